@@ -1,0 +1,73 @@
+"""Real traffic through the realtime_proxy role's nginx on each test host.
+
+The hosts share the machine's network, so every request goes to a loopback
+port that belongs to one host (see molecule.yml).
+"""
+
+import asyncio
+import json
+import urllib.request
+
+import pytest
+from realtime_testkit.sse import assert_streamed, read_sse
+from realtime_testkit.ws import ws_echo
+
+
+@pytest.fixture(scope="module")
+def base(host):
+    port = host.ansible.get_variables()["realtime_test_proxy_port"]
+    return "127.0.0.1:%d" % port
+
+
+def test_nginx_config_is_valid(host):
+    result = host.run("nginx -t")
+    assert result.rc == 0, result.stderr
+
+
+def test_nginx_is_enabled_and_running(host):
+    service = host.service("nginx")
+    assert service.is_running
+    assert service.is_enabled
+
+
+def test_sse_events_arrive_unbuffered(base):
+    result = asyncio.run(read_sse("http://%s/sse/stream?count=10&interval=0.2" % base, count=10, timeout=10))
+    assert result.status == 200
+    assert result.headers["content-type"].startswith("text/event-stream")
+    # gzip is on for text/event-stream at http level in this scenario; the
+    # sse location must turn it off for itself.
+    assert "content-encoding" not in result.headers
+    assert result.headers.get("x-accel-buffering") == "no"
+    assert_streamed(result, expected=10, max_delay=0.1)
+
+
+def test_websocket_upgrades_and_echoes(base):
+    result = asyncio.run(ws_echo("ws://%s/ws/echo" % base, ["hello", b"\x00\x01binary\xff"]))
+    assert result.status == 101
+    assert result.echoes == ["hello", b"\x00\x01binary\xff"]
+
+
+def test_http_location_forwards_headers(base):
+    request = urllib.request.Request("http://%s/api/info" % base, headers={"X-Forwarded-For": "203.0.113.7"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+        seen = json.load(response)
+    headers = {k.lower(): v for k, v in seen["headers"].items()}
+    assert headers["host"] == base
+    assert headers["x-real-ip"] == "127.0.0.1"
+    assert headers["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+    assert headers["x-forwarded-proto"] == "http"
+    # An empty Connection header keeps upstream keepalive possible.
+    assert headers.get("connection", "").lower() != "close"
+
+
+def test_map_sits_once_in_http_block(host):
+    dump = host.run("nginx -T").stdout
+    assert dump.count("map $http_upgrade $connection_upgrade") == 1
+    conf = host.file("/etc/nginx/nginx.conf").content_string
+    http_block = conf[conf.index("http {"):]
+    assert "include realtime_proxy/http.d/*.conf;" in http_block
+
+
+def test_default_site_disabled(host):
+    assert not host.file("/etc/nginx/sites-enabled/default").exists

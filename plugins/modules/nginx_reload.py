@@ -1,0 +1,192 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: realtime.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: nginx_reload
+short_description: Reload nginx and confirm that the new configuration took effect
+version_added: "0.1.0"
+description:
+  - Asks a running nginx to reload, then waits until the master process has started a new
+    generation of worker processes.
+  - A successful C(nginx -s reload) or C(systemctl reload) only means that a signal was sent.
+    When the master cannot apply the new configuration, for example because a listen port is
+    held by another process, it logs an C([emerg]) line and keeps serving the old one.
+    This module reads the error log written since the signal and fails with those lines.
+  - Never restarts nginx, so open connections are not dropped by this module.
+  - When nginx is not running, nothing is reloaded and RV(running) is C(false).
+author:
+  - realtime.nginx contributors
+options:
+  pid_file:
+    description: The nginx master's PID file.
+    type: path
+    default: /run/nginx.pid
+  error_log:
+    description: The error log the master writes to, as set by C(error_log) in the main context.
+    type: path
+    default: /var/log/nginx/error.log
+  service:
+    description:
+      - The systemd unit to reload with C(systemctl reload), so systemd keeps track of the reload.
+      - Without it, or on a host without systemd, the master is sent C(SIGHUP) directly.
+    type: str
+  timeout:
+    description: Seconds to wait for the new workers.
+    type: int
+    default: 15
+attributes:
+  check_mode:
+    support: full
+    description: In check mode nothing is reloaded.
+  diff_mode:
+    support: none
+    description: There is nothing to compare.
+  platform:
+    platforms: posix
+    support: full
+    description: Reads C(/proc), so it needs Linux.
+notes:
+  - Uses only the Python standard library on the managed host.
+seealso:
+  - role: realtime.nginx.realtime_proxy
+"""
+
+EXAMPLES = r"""
+- name: Reload nginx and confirm the new workers
+  realtime.nginx.nginx_reload:
+    service: nginx
+    timeout: 10
+"""
+
+RETURN = r"""
+running:
+  description: Whether an nginx master was running.
+  returned: always
+  type: bool
+master_pid:
+  description: The master's process ID.
+  returned: when running
+  type: int
+old_workers:
+  description: Worker process IDs before the reload.
+  returned: when running
+  type: list
+  elements: int
+new_workers:
+  description: Worker process IDs started by the reload.
+  returned: when running
+  type: list
+  elements: int
+log:
+  description: Lines the master wrote to the error log during the reload.
+  returned: when running
+  type: list
+  elements: str
+"""
+
+import os
+import signal
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def master_pid(pid_file):
+    """The PID in PID_FILE if that process is alive, else None."""
+    try:
+        with open(pid_file) as handle:
+            pid = int(handle.read().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def children(pid):
+    """Child process IDs of PID, read from /proc."""
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # The command name in parentheses may hold spaces; fields follow the last ')'.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.add(int(entry))
+    return found
+
+
+def log_size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def read_from(path, offset):
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(1024 * 1024)
+    except OSError:
+        return []
+    return [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            pid_file=dict(type="path", default="/run/nginx.pid"),
+            error_log=dict(type="path", default="/var/log/nginx/error.log"),
+            service=dict(type="str"),
+            timeout=dict(type="int", default=15),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    pid = master_pid(params["pid_file"])
+    if pid is None:
+        module.exit_json(changed=False, running=False, msg="nginx is not running; nothing to reload")
+    old = children(pid)
+    result = dict(changed=True, running=True, master_pid=pid, old_workers=sorted(old), new_workers=[], log=[])
+    if module.check_mode:
+        module.exit_json(**result)
+
+    offset = log_size(params["error_log"])
+    systemctl = module.get_bin_path("systemctl")
+    if params["service"] and systemctl and os.path.isdir("/run/systemd/system"):
+        rc, out, err = module.run_command([systemctl, "reload", params["service"]])
+        if rc != 0:
+            result["log"] = read_from(params["error_log"], offset)
+            module.fail_json(msg="systemctl reload %s failed: %s" % (params["service"], (err or out).strip()), **result)
+    else:
+        os.kill(pid, signal.SIGHUP)
+
+    deadline = time.monotonic() + params["timeout"]
+    while True:
+        lines = read_from(params["error_log"], offset)
+        emerg = [line for line in lines if "[emerg]" in line or "[alert]" in line]
+        new = children(pid) - old
+        result.update(log=lines, new_workers=sorted(new))
+        if emerg:
+            module.fail_json(msg="nginx did not apply the new configuration and keeps serving the old one: %s"
+                             % " | ".join(emerg), **result)
+        if new:
+            module.exit_json(**result)
+        if time.monotonic() > deadline:
+            module.fail_json(msg="nginx started no new workers within %d s of the reload signal" % params["timeout"],
+                             **result)
+        time.sleep(0.1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,304 @@
+# -*- coding: utf-8 -*-
+# Copyright: realtime.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks on realtime_proxy inventory that an argument spec cannot express.
+
+Every value that reaches an nginx file is checked here against what nginx
+accepts at its position, with an allowlist of characters. None of the checks
+escape anything: a value is either safe to write as it is, or it is reported
+with the variable's full name and what is allowed. This module is pure Python
+with no Ansible imports so that it runs the same in the filter plugin, in unit
+tests and in property tests.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+LOCATION_TYPES = ("http", "sse", "websocket")
+STATES = ("present", "absent")
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+NAME_HELP = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
+
+HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_RE = re.compile(r"^%s(?:\.%s)*$" % (HOST_LABEL, HOST_LABEL))
+SERVER_NAME_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*$" % (HOST_LABEL, HOST_LABEL))
+SERVER_NAME_HELP = "a host name such as app.example.com, a wildcard such as *.example.com, or '_'"
+
+# A location path is written unquoted; these characters cannot end the
+# directive, open or close a block, start a comment or name a variable.
+PATH_RE = re.compile(r"^/[A-Za-z0-9._~%/@:+,=!*-]{0,255}$")
+PATH_HELP = "a path starting with '/' made of letters, digits and . _ ~ % / @ : + , = ! * -"
+
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+# Header values are written inside double quotes: no quote, backslash, '$'
+# (a variable), braces, control characters or non-ASCII bytes.
+HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{0,1024}$')
+HEADER_VALUE_FORBIDDEN = set('"\\${}')
+HEADER_VALUE_HELP = "printable ASCII up to 1024 characters without \" \\ $ { or }"
+
+# Headers each type must send itself; replacing them would break the type.
+RESERVED_HEADERS = {
+    "sse": ("connection",),
+    "websocket": ("upgrade", "connection"),
+    "http": ("connection",),
+}
+
+MAX_TIMEOUT = 7 * 24 * 3600
+TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
+
+SITE_KEYS = {"name", "server_name", "listen", "locations", "default_server", "state"}
+UPSTREAM_KEYS = {"name", "servers", "keepalive", "state"}
+LOCATION_KEYS = {"path", "type", "upstream", "proxy_headers"} | set(TIMEOUT_KEYS)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_int(value):
+    """An int, or a string of digits (inventory from INI files), else None."""
+    if _is_int(value):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) <= 10:
+        return int(value)
+    return None
+
+
+def _port_ok(text):
+    port = _as_int(text)
+    return port is not None and 1 <= port <= 65535
+
+
+def check_host_port(value, allow_port_only=False):
+    """None when VALUE is a safe listen or server address, else why not."""
+    if allow_port_only and _is_int(value):
+        return None if 1 <= value <= 65535 else "a port must be 1 to 65535"
+    if not isinstance(value, str):
+        return "must be a string \"host:port\"" + (" or a port number" if allow_port_only else "")
+    if allow_port_only and value.isdigit():
+        return None if _port_ok(value) else "a port must be 1 to 65535"
+    if value.startswith("["):
+        host, sep, port = value[1:].partition("]:")
+        if not sep:
+            return "an IPv6 address must be written \"[address]:port\""
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "'%s' is not an IPv6 address" % host
+    else:
+        host, sep, port = value.rpartition(":")
+        if not sep:
+            return "must be \"host:port\"" + (" or a port number" if allow_port_only else "")
+        if not (host == "*" and allow_port_only) and not HOSTNAME_RE.match(host):
+            return "'%s' is not an IPv4 address or host name" % host
+    if not port.isdigit() or not _port_ok(port):
+        return "the port must be 1 to 65535"
+    return None
+
+
+class InventoryChecker:
+    """Collects every problem in one pass, so a user fixes them all at once."""
+
+    def __init__(self):
+        self.errors = []
+
+    def error(self, where, message):
+        self.errors.append("%s: %s" % (where, message))
+
+    # -- generic ------------------------------------------------------------
+    def name(self, where, value, seen):
+        if not isinstance(value, str) or not NAME_RE.match(value):
+            self.error(where, "%r is not a valid name; use %s (it names a file and an nginx block)" % (value, NAME_HELP))
+            return None
+        if value in seen:
+            self.error(where, "%r is used twice; each name must be unique" % value)
+        seen.add(value)
+        return value
+
+    def unknown_keys(self, where, item, allowed):
+        for key in sorted(set(item) - allowed, key=str):
+            self.error("%s.%s" % (where, key), "unknown option; allowed: %s" % ", ".join(sorted(allowed)))
+
+    def state(self, where, item):
+        state = item.get("state", "present")
+        if state not in STATES:
+            self.error(where + ".state", "%r is not one of: %s" % (state, ", ".join(STATES)))
+        return state
+
+    def timeout(self, where, value):
+        seconds = _as_int(value)
+        if seconds is None or not 1 <= seconds <= MAX_TIMEOUT:
+            self.error(where, "%r is not a whole number of seconds from 1 to %d" % (value, MAX_TIMEOUT))
+
+    # -- upstreams ------------------------------------------------------------
+    def upstreams(self, upstreams):
+        var = "realtime_proxy_upstreams"
+        present = set()
+        if not isinstance(upstreams, list):
+            self.error(var, "must be a list of upstreams")
+            return present
+        seen = set()
+        for index, upstream in enumerate(upstreams):
+            where = "%s[%d]" % (var, index)
+            if not isinstance(upstream, dict):
+                self.error(where, "must be a mapping with name and servers")
+                continue
+            self.unknown_keys(where, upstream, UPSTREAM_KEYS)
+            name = self.name(where + ".name", upstream.get("name"), seen)
+            if self.state(where, upstream) == "present" and name:
+                present.add(name)
+            servers = upstream.get("servers")
+            if not isinstance(servers, list) or not servers:
+                self.error(where + ".servers", "must be a non-empty list of \"host:port\" strings")
+            else:
+                for sindex, server in enumerate(servers):
+                    problem = check_host_port(server)
+                    if problem:
+                        self.error("%s.servers[%d]" % (where, sindex), "%r: %s" % (server, problem))
+            if upstream.get("keepalive") is not None:
+                keepalive = _as_int(upstream["keepalive"])
+                if keepalive is None or not 1 <= keepalive <= 65535:
+                    self.error(where + ".keepalive", "%r is not a whole number from 1 to 65535" % (upstream["keepalive"],))
+        return present
+
+    # -- sites ----------------------------------------------------------------
+    def sites(self, sites, upstream_names):
+        var = "realtime_proxy_sites"
+        if not isinstance(sites, list):
+            self.error(var, "must be a list of sites")
+            return
+        seen = set()
+        for index, site in enumerate(sites):
+            where = "%s[%d]" % (var, index)
+            if not isinstance(site, dict):
+                self.error(where, "must be a mapping with name, listen and locations")
+                continue
+            self.unknown_keys(where, site, SITE_KEYS)
+            self.name(where + ".name", site.get("name"), seen)
+            present = self.state(where, site) == "present"
+            self.server_names(where + ".server_name", site.get("server_name", "_"))
+            self.listens(where + ".listen", site.get("listen"))
+            if not isinstance(site.get("default_server", False), bool):
+                self.error(where + ".default_server", "must be true or false")
+            self.locations(where + ".locations", site.get("locations"), upstream_names if present else None)
+
+    def server_names(self, where, value):
+        names = value if isinstance(value, list) else [value]
+        if not names:
+            self.error(where, "must name at least one host, or be '_'")
+        for name in names:
+            if not isinstance(name, str) or not (name == "_" or SERVER_NAME_RE.match(name)):
+                self.error(where, "%r is not %s" % (name, SERVER_NAME_HELP))
+
+    def listens(self, where, value):
+        if not isinstance(value, list) or not value:
+            self.error(where, "must be a non-empty list of ports or \"address:port\" strings")
+            return
+        seen = set()
+        for index, listen in enumerate(value):
+            problem = check_host_port(listen, allow_port_only=True)
+            if problem:
+                self.error("%s[%d]" % (where, index), "%r: %s" % (listen, problem))
+            elif str(listen) in seen:
+                self.error("%s[%d]" % (where, index), "%r is listed twice" % (listen,))
+            seen.add(str(listen))
+
+    def locations(self, where, locations, upstream_names):
+        if not isinstance(locations, list) or not locations:
+            self.error(where, "must be a non-empty list of locations")
+            return
+        seen = set()
+        for index, location in enumerate(locations):
+            lwhere = "%s[%d]" % (where, index)
+            if not isinstance(location, dict):
+                self.error(lwhere, "must be a mapping with path, type and upstream")
+                continue
+            self.unknown_keys(lwhere, location, LOCATION_KEYS)
+            path = location.get("path")
+            if not isinstance(path, str) or not PATH_RE.match(path):
+                self.error(lwhere + ".path", "%r is not %s" % (path, PATH_HELP))
+            elif path in seen:
+                self.error(lwhere + ".path", "%r is used twice in this site; each path must be unique" % path)
+            seen.add(path)
+            kind = location.get("type")
+            if kind not in LOCATION_TYPES:
+                self.error(lwhere + ".type", "%r is not one of: %s" % (kind, ", ".join(LOCATION_TYPES)))
+            upstream = location.get("upstream")
+            if upstream_names is not None and upstream not in upstream_names:
+                known = ", ".join(sorted(upstream_names)) or "none"
+                self.error(lwhere + ".upstream", "%r is not a present upstream in realtime_proxy_upstreams (defined: %s)" % (upstream, known))
+            for key in TIMEOUT_KEYS:
+                if key in location:
+                    self.timeout("%s.%s" % (lwhere, key), location[key])
+            self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), RESERVED_HEADERS.get(kind, ()))
+
+    def headers(self, where, headers, reserved):
+        if not isinstance(headers, dict):
+            self.error(where, "must be a mapping of header name to value")
+            return
+        for name, value in headers.items():
+            if not isinstance(name, str) or not HEADER_NAME_RE.match(name):
+                self.error(where, "%r is not a header name (letters, digits and '-')" % (name,))
+                continue
+            if name.lower() in reserved:
+                self.error("%s.%s" % (where, name), "is set by the location type and cannot be replaced")
+            if not isinstance(value, str) or not HEADER_VALUE_RE.match(value) or HEADER_VALUE_FORBIDDEN & set(value):
+                self.error("%s.%s" % (where, name), "%r is not %s" % (value, HEADER_VALUE_HELP))
+
+    # -- globals ----------------------------------------------------------------
+    def globals(self, settings):
+        def positive(name, low=1, high=1048576):
+            value = _as_int(settings.get(name))
+            if value is None or not low <= value <= high:
+                self.error(name, "%r is not a whole number from %d to %d" % (settings.get(name), low, high))
+            return value
+
+        workers = settings.get("realtime_proxy_worker_processes", "auto")
+        if workers != "auto" and (_as_int(workers) is None or not 1 <= _as_int(workers) <= 1024):
+            self.error("realtime_proxy_worker_processes", "%r is not 'auto' or a whole number from 1 to 1024" % (workers,))
+        connections = positive("realtime_proxy_worker_connections", 16)
+        nofile = positive("realtime_proxy_worker_rlimit_nofile", 32)
+        positive("realtime_proxy_worker_shutdown_timeout", 1, MAX_TIMEOUT)
+        positive("realtime_proxy_connect_timeout", 1, 600)
+        if connections and nofile and nofile < 2 * connections:
+            self.error("realtime_proxy_worker_rlimit_nofile",
+                       "%d is less than twice realtime_proxy_worker_connections (%d); each proxied stream holds "
+                       "two connections, so set it to at least %d" % (nofile, connections, 2 * connections))
+        for index, mime in enumerate(settings.get("realtime_proxy_gzip_types") or []):
+            if not isinstance(mime, str) or not re.match(r"^[a-z0-9!#&^_.+-]+/[a-z0-9!#&^_.+*-]+$", mime):
+                self.error("realtime_proxy_gzip_types[%d]" % index, "%r is not a MIME type such as text/css" % (mime,))
+
+
+def inventory_errors(settings):
+    """Every problem in SETTINGS (a mapping of realtime_proxy_* variables)."""
+    checker = InventoryChecker()
+    upstream_names = checker.upstreams(settings.get("realtime_proxy_upstreams", []))
+    checker.sites(settings.get("realtime_proxy_sites", []), upstream_names)
+    checker.globals(settings)
+    return checker.errors
+
+
+def _present(items):
+    return [item for item in items if item.get("state", "present") == "present"]
+
+
+def owned_files(upstreams, sites):
+    """The files the role renders, relative to the nginx configuration directory.
+
+    Each entry names its template and carries the upstream or site it is
+    rendered from, so one loop renders the whole tree into any root.
+    """
+    files = [
+        {"path": "nginx.conf", "template": "nginx.conf.j2"},
+        {"path": "realtime_proxy/http.d/connection_upgrade.conf", "template": "connection_upgrade.conf.j2"},
+    ]
+    for upstream in _present(upstreams):
+        files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],
+                      "template": "upstream.conf.j2", "upstream": upstream})
+    for site in _present(sites):
+        files.append({"path": "realtime_proxy/sites/%s.conf" % site["name"],
+                      "template": "site.conf.j2", "site": site})
+    return files
