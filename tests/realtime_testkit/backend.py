@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Demo backend for realtime.nginx: SSE streams, a WebSocket echo and a header mirror.
+
+This file is copied on its own into Debian 12/13 containers and run with the
+distribution's python3-aiohttp (3.8.4 on bookworm), so it must stay a single
+file that imports only the standard library and aiohttp, and it must use no
+aiohttp API newer than 3.8.
+
+Endpoints (all paths are matched by prefix so any nginx location layout works):
+
+* ``GET /sse/...``   text/event-stream; query ``count`` (10, 0 = endless),
+  ``interval`` (0.2 s), ``heartbeat`` (0 = none, else ``: heartbeat`` comments
+  every N s), ``events`` (1; 0 = heartbeats only), ``accel`` (``no`` adds
+  ``X-Accel-Buffering: no``; by default it is NOT sent, so a test proves that
+  the nginx configuration alone turns buffering off). Event ids run
+  1..count; ``Last-Event-ID: N`` resumes at N+1. Never compressed.
+* ``GET /ws/...``    WebSocket echo (text stays text, binary stays binary);
+  a request that is not a valid handshake gets 400.
+* ``GET /_backend/seen``  the last 200 requests that reached this process, so a
+  test can prove what nginx forwarded (or stripped, e.g. ``Upgrade: h2c``).
+* anything else      JSON mirror of path, method and headers.
+
+Header names are reported as they arrived on the wire (nginx sends them in the
+case used by ``proxy_set_header``); duplicated headers are joined with ", ".
+"""
+
+import argparse
+import asyncio
+import collections
+import json
+import sys
+import time
+
+from aiohttp import WSMsgType, web
+
+SEEN = collections.deque(maxlen=200)
+SOCKETS = set()
+MAX_WS_MESSAGE = 16 * 1024 * 1024
+
+
+def _headers(request):
+    out = {}
+    for key, value in request.headers.items():
+        out[key] = out[key] + ", " + value if key in out else value
+    return out
+
+
+def _log(request, status, started):
+    # One line per request, flushed, so container logs show traffic live.
+    peer = request.remote or "-"
+    took = (time.monotonic() - started) * 1000
+    print("%s %s %s %s %s %.1fms" % (
+        time.strftime("%Y-%m-%dT%H:%M:%S"), peer, request.method,
+        request.path_qs, status, took), flush=True)
+
+
+@web.middleware
+async def record_and_log(request, handler):
+    started = time.monotonic()
+    if request.path != "/_backend/seen":
+        SEEN.append({
+            "path": request.path,
+            "query": request.query_string,
+            "method": request.method,
+            "headers": _headers(request),
+            "remote": request.remote,
+            "time": time.time(),
+        })
+    status = "-"
+    try:
+        response = await handler(request)
+        status = getattr(response, "status", "-")
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        _log(request, status, started)
+
+
+def _closing(request):
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _param(request, name, default, kind):
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(text="bad %s=%r\n" % (name, raw))
+    if value < 0:
+        raise web.HTTPBadRequest(text="negative %s\n" % name)
+    return value
+
+
+async def sse(request):
+    app = request.app
+    count = _param(request, "count", 10, int)
+    interval = _param(request, "interval", 0.2, float)
+    heartbeat = _param(request, "heartbeat", 0.0, float)
+    events = _param(request, "events", 1, int)
+    seq = 1
+    last_id = request.headers.get("Last-Event-ID", "").strip()
+    if last_id.isdigit():
+        seq = int(last_id) + 1
+
+    headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    if request.query.get("accel") == "no":
+        headers["X-Accel-Buffering"] = "no"
+    resp = web.StreamResponse(status=200, headers=headers)
+    await resp.prepare(request)
+
+    loop = asyncio.get_event_loop()
+    inf = float("inf")
+    now = loop.time()
+    next_event = now if events else inf
+    next_beat = now + heartbeat if heartbeat > 0 else inf
+    try:
+        while True:
+            if events and count and seq > count:
+                break
+            now = loop.time()
+            if now >= next_event:
+                data = json.dumps({"seq": seq, "sent": time.time(), "backend": app["name"]})
+                await resp.write(("id: %d\ndata: %s\n\n" % (seq, data)).encode())
+                seq += 1
+                next_event += interval
+            elif now >= next_beat:
+                await resp.write(b": heartbeat\n\n")
+                next_beat += heartbeat
+            else:
+                # Short naps so a silent stream still notices that the client left
+                # (aiohttp >= 3.9 no longer cancels handlers on disconnect).
+                if _closing(request):
+                    return resp
+                await asyncio.sleep(min(next_event, next_beat, now + 0.25) - now)
+        await resp.write_eof()
+    except (ConnectionResetError, ConnectionError):
+        pass
+    return resp
+
+
+async def ws_echo(request):
+    ws = web.WebSocketResponse(max_msg_size=MAX_WS_MESSAGE, autoping=True, compress=False)
+    if not ws.can_prepare(request).ok:
+        return web.json_response({"error": "not a valid websocket handshake"}, status=400)
+    await ws.prepare(request)
+    SOCKETS.add(ws)
+    try:
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await ws.send_str(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await ws.send_bytes(msg.data)
+            elif msg.type == WSMsgType.ERROR:
+                break
+    finally:
+        SOCKETS.discard(ws)
+    return ws
+
+
+async def seen(request):
+    return web.json_response(list(SEEN))
+
+
+async def mirror(request):
+    body = await request.read()
+    return web.json_response({
+        "path": request.path,
+        "query": request.query_string,
+        "method": request.method,
+        "headers": _headers(request),
+        "remote": request.remote,
+        "body_bytes": len(body),
+        "backend": request.app["name"],
+    })
+
+
+def _under(path, prefix):
+    return path == prefix or path.startswith(prefix + "/")
+
+
+async def dispatch(request):
+    # One catch-all route: prefix routing works whatever location layout
+    # nginx uses, and wrong methods fall through to the mirror instead of 405.
+    path = request.path
+    if request.method == "GET":
+        if _under(path, "/sse"):
+            return await sse(request)
+        if _under(path, "/ws"):
+            return await ws_echo(request)
+        if path == "/_backend/seen":
+            return await seen(request)
+    return await mirror(request)
+
+
+async def close_sockets(app):
+    for ws in list(SOCKETS):
+        await ws.close(code=1001, message=b"server shutdown")
+
+
+def make_app(name):
+    app = web.Application(middlewares=[record_and_log])
+    app["name"] = name
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.on_shutdown.append(close_sockets)
+    return app
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18111)
+    parser.add_argument("--name", default="backend")
+    args = parser.parse_args(argv)
+    # run_app turns SIGTERM/SIGINT into a graceful exit; a short shutdown
+    # timeout keeps endless streams from delaying it by the default 60 s.
+    web.run_app(make_app(args.name), host=args.host, port=args.port,
+                shutdown_timeout=1.0, access_log=None,
+                print=lambda msg: print("backend %s: listening on %s:%d" % (
+                    args.name, args.host, args.port), flush=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
