@@ -9,6 +9,7 @@ import json
 import urllib.request
 
 import pytest
+from realtime_testkit.playbook import config_checksums, run_role
 from realtime_testkit.sse import assert_streamed, read_sse
 from realtime_testkit.ws import ws_echo
 
@@ -71,3 +72,17 @@ def test_map_sits_once_in_http_block(host):
 
 def test_default_site_disabled(host):
     assert not host.file("/etc/nginx/sites-enabled/default").exists
+
+
+def test_check_mode_changes_nothing_and_shows_the_diff(host):
+    name = host.backend.get_hostname()
+    variables = host.ansible.get_variables()
+    sites = variables["realtime_proxy_sites"]
+    changed = [dict(sites[0], locations=[dict(loc, read_timeout=1234) if loc["type"] == "sse" else loc
+                                         for loc in sites[0]["locations"]])]
+    before = config_checksums(host)
+    run = run_role(name, {"realtime_proxy_sites": changed}, check=True, diff=True)
+    assert run.rc == 0, run.output[-3000:]
+    assert "-        proxy_read_timeout 3600s;" in run.output
+    assert "+        proxy_read_timeout 1234s;" in run.output
+    assert config_checksums(host) == before
