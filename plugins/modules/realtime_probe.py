@@ -1,0 +1,560 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) realtime.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: realtime_probe
+short_description: Check that an SSE stream or a WebSocket really works through a proxy
+version_added: 0.1.0
+description:
+  - Opens a Server-Sent Events stream or a WebSocket from the managed host and measures it.
+  - In C(sse) mode it checks the status, the C(text/event-stream) content type and the absence of
+    C(Content-Encoding), waits for the first event, counts events over a window and measures the
+    gaps between them. A stream that arrives in one burst when it ends, or only after the window,
+    fails with a message naming buffering as the likely cause.
+  - In C(websocket) mode it performs the opening handshake, checks C(101 Switching Protocols) and
+    the C(Sec-WebSocket-Accept) value, sends text and binary messages, checks their echo and
+    measures round trips. With O(status_code) it can instead expect a refused handshake, for
+    example C(403) for a foreign O(origin).
+  - Uses the Python standard library only, so the managed host needs nothing installed.
+  - The module only reads. It runs in check mode as well and never reports a change.
+author:
+  - realtime.nginx contributors (!UNKNOWN)
+attributes:
+  check_mode:
+    support: full
+    details: The module only connects and reads, so it runs normally in check mode.
+  diff_mode:
+    support: none
+options:
+  url:
+    description:
+      - URL to probe. C(http://) or C(https://) for O(mode=sse); C(ws://), C(wss://), C(http://)
+        or C(https://) for O(mode=websocket).
+    type: str
+    required: true
+  mode:
+    description:
+      - What to probe.
+      - Defaults to V(websocket) for C(ws://) and C(wss://) URLs, and to V(sse) otherwise.
+    type: str
+    choices: [sse, websocket]
+  headers:
+    description:
+      - Extra request headers, for example an C(Authorization) header or a C(Cookie).
+    type: dict
+    default: {}
+  timeout:
+    description:
+      - Seconds allowed to connect, to receive the response head or handshake, and to receive
+        each WebSocket echo.
+    type: float
+    default: 10
+  validate_certs:
+    description:
+      - Verify the server certificate and host name for C(https://) and C(wss://) URLs.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A CA certificate bundle file, or a directory of hashed CA certificates, used to verify
+        the server instead of the system store.
+    type: path
+  status_code:
+    description:
+      - The HTTP status expected.
+      - Defaults to V(200) for O(mode=sse) and V(101) for O(mode=websocket).
+      - Any other value means the request must be refused with this status (for example V(403)
+        for an Origin outside the allowlist); the stream or echo checks are then skipped.
+    type: int
+  origin:
+    description:
+      - The C(Origin) header to send with the WebSocket handshake.
+    type: str
+  first_event_timeout:
+    description:
+      - O(mode=sse) only. Seconds, counted from the request, within which the first event must
+        arrive.
+    type: float
+    default: 5
+  window:
+    description:
+      - O(mode=sse) only. Seconds, counted from the request, over which events are counted.
+      - Reading stops at the end of the window (or of O(first_event_timeout), if longer), when
+        O(max_events) events arrived, or when the server ends the stream.
+    type: float
+    default: 5
+  min_events:
+    description:
+      - O(mode=sse) only. The minimum number of events that must arrive within O(window).
+    type: int
+    default: 1
+  max_events:
+    description:
+      - O(mode=sse) only. Stop reading after this many events.
+    type: int
+  max_event_gap:
+    description:
+      - O(mode=sse) only. Fail if two consecutive events arrive further apart than this many
+        seconds. Unset means no limit.
+    type: float
+  burst_threshold:
+    description:
+      - O(mode=sse) only. Two or more events that all arrive within this many seconds of each
+        other, together with the end of the stream and not right at the start (after more than
+        four times this value, and at least 0.2 s), count as one burst, the signature of a
+        buffering proxy.
+    type: float
+    default: 0.05
+  message:
+    description:
+      - O(mode=websocket) only. Text sent in each text message (a sequence number is appended).
+    type: str
+    default: realtime.nginx probe
+  messages:
+    description:
+      - O(mode=websocket) only. How many text messages, and how many binary messages, to send.
+    type: int
+    default: 3
+  binary_size:
+    description:
+      - O(mode=websocket) only. Size in bytes of each binary message. V(0) sends none.
+    type: int
+    default: 1024
+  expect_echo:
+    description:
+      - O(mode=websocket) only. Whether the server echoes each message back. When V(false) the
+        module only checks the handshake and round trip of a ping.
+    type: bool
+    default: true
+notes:
+  - The probe speaks HTTP/1.1 directly over a socket; proxy environment variables are ignored.
+seealso:
+  - module: realtime.nginx.realtime_audit
+'''
+
+EXAMPLES = r'''
+- name: Check that /sse/ streams events promptly through nginx
+  realtime.nginx.realtime_probe:
+    url: https://app.example.com/sse/clock
+    ca_path: /etc/ssl/certs/internal-ca.pem
+    first_event_timeout: 3
+    window: 5
+    min_events: 2
+
+- name: Check that /ws/ upgrades and echoes text and binary messages
+  realtime.nginx.realtime_probe:
+    url: wss://app.example.com/ws/echo
+    messages: 5
+    binary_size: 70000
+  register: ws
+
+- name: Show the WebSocket round trip
+  ansible.builtin.debug:
+    msg: "median round trip {{ ws.rtt.median * 1000 }} ms"
+
+- name: A foreign Origin must be refused
+  realtime.nginx.realtime_probe:
+    url: wss://app.example.com/ws/echo
+    origin: https://evil.example
+    status_code: 403
+'''
+
+RETURN = r'''
+mode:
+  description: The mode that ran.
+  returned: always
+  type: str
+  sample: sse
+status:
+  description: HTTP status of the response (V(101) for an accepted WebSocket handshake).
+  returned: when a response head arrived
+  type: int
+  sample: 200
+headers:
+  description: Response headers, names in lower case.
+  returned: when a response head arrived
+  type: dict
+  sample: {"content-type": "text/event-stream", "x-accel-buffering": "no"}
+timings:
+  description:
+    - Measured durations in seconds, counted from the start of the request.
+    - C(connect) is the TCP connect, C(response) the arrival of the response head (the handshake
+      in websocket mode), C(first_event) the first SSE event, C(stream_end) the end of the stream
+      if the server ended it.
+  returned: always
+  type: dict
+  sample: {"connect": 0.0004, "response": 0.002, "first_event": 0.004, "stream_end": null}
+events:
+  description: Number of SSE events that arrived within the window.
+  returned: O(mode=sse) and the stream was read
+  type: int
+  sample: 10
+comments:
+  description: Number of SSE comment lines (heartbeats) that arrived.
+  returned: O(mode=sse) and the stream was read
+  type: int
+  sample: 0
+event_times:
+  description: Arrival time of each event (up to 100), in seconds since the request.
+  returned: O(mode=sse) and the stream was read
+  type: list
+  elements: float
+  sample: [0.003, 0.204, 0.405]
+gaps:
+  description: Gaps between consecutive events, in seconds.
+  returned: O(mode=sse) and at least two events arrived
+  type: dict
+  contains:
+    min:
+      description: Smallest gap.
+      type: float
+    max:
+      description: Largest gap.
+      type: float
+    mean:
+      description: Mean gap.
+      type: float
+  sample: {"min": 0.199, "max": 0.203, "mean": 0.201}
+stream_closed:
+  description: Whether the server ended the stream before reading stopped.
+  returned: O(mode=sse) and the stream was read
+  type: bool
+  sample: false
+accept_valid:
+  description: Whether C(Sec-WebSocket-Accept) matched the key sent.
+  returned: O(mode=websocket) and the server answered 101
+  type: bool
+  sample: true
+rtt:
+  description: WebSocket echo round trips in seconds.
+  returned: O(mode=websocket) and messages were exchanged
+  type: dict
+  contains:
+    min:
+      description: Fastest round trip.
+      type: float
+    max:
+      description: Slowest round trip.
+      type: float
+    median:
+      description: Median round trip.
+      type: float
+    count:
+      description: Number of round trips measured.
+      type: int
+  sample: {"min": 0.0003, "max": 0.0011, "median": 0.0005, "count": 6}
+close_code:
+  description: Close code the server answered the closing handshake with.
+  returned: O(mode=websocket) and the connection was closed cleanly
+  type: int
+  sample: 1000
+msg:
+  description: A readable verdict.
+  returned: always
+  type: str
+  sample: "SSE OK: 10 events, first after 0.004 s"
+'''
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.realtime.nginx.plugins.module_utils._http import ProbeError, ProbeTimeout
+from ansible_collections.realtime.nginx.plugins.module_utils._sse import SSEClient
+from ansible_collections.realtime.nginx.plugins.module_utils._websocket import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_TEXT,
+    WebSocketClient,
+    WebSocketHandshakeError,
+)
+
+BUFFERING_HINT = ('Buffering is the likely cause: in the nginx location (and in every proxy layer in '
+                  'front of it) set "proxy_buffering off", "proxy_http_version 1.1" and "gzip off", '
+                  'or have the backend send "X-Accel-Buffering: no".')
+
+UPGRADE_HINT = ('nginx likely does not forward the upgrade: the location needs "proxy_http_version 1.1", '
+                '"proxy_set_header Upgrade" and "proxy_set_header Connection" (from a map of $http_upgrade).')
+
+DEFAULTS = {
+    'mode': None,
+    'headers': {},
+    'timeout': 10.0,
+    'validate_certs': True,
+    'ca_path': None,
+    'status_code': None,
+    'origin': None,
+    'first_event_timeout': 5.0,
+    'window': 5.0,
+    'min_events': 1,
+    'max_events': None,
+    'max_event_gap': None,
+    'burst_threshold': 0.05,
+    'message': 'realtime.nginx probe',
+    'messages': 3,
+    'binary_size': 1024,
+    'expect_echo': True,
+}
+
+
+def _r(value):
+    return None if value is None else round(value, 6)
+
+
+def _params(params):
+    p = dict(DEFAULTS)
+    p.update(dict((k, v) for k, v in params.items() if v is not None or k not in DEFAULTS))
+    if not p.get('mode'):
+        p['mode'] = 'websocket' if p['url'].lower().startswith(('ws://', 'wss://')) else 'sse'
+    if p.get('status_code') is None:
+        p['status_code'] = 101 if p['mode'] == 'websocket' else 200
+    p['headers'] = dict((str(k), str(v)) for k, v in (p.get('headers') or {}).items())
+    return p
+
+
+def _median(values):
+    ordered = sorted(values)
+    n = len(ordered)
+    if not n:
+        return None
+    mid = n // 2
+    return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
+
+
+def run_sse_probe(params):
+    """Probe an SSE URL. Returns a result dict with 'failed' and 'msg'."""
+    p = _params(params)
+    result = {'changed': False, 'failed': False, 'mode': 'sse', 'timings': {}}
+    client = SSEClient(p['url'], headers=p['headers'], timeout=p['timeout'],
+                       validate_certs=p['validate_certs'], ca_path=p['ca_path'])
+    try:
+        try:
+            client.open()
+        except ProbeError as e:
+            result['timings'] = {'connect': _r(client.connect_time)}
+            result.update(failed=True, msg='SSE request to %s failed: %s' % (p['url'], e))
+            return result
+        result['status'] = client.status
+        result['headers'] = client.headers
+        result['timings'] = {'connect': _r(client.connect_time), 'response': _r(client.response_time),
+                             'first_event': None, 'stream_end': None}
+        if client.status != p['status_code']:
+            result.update(failed=True, msg='SSE %s answered status %s %s, expected %s'
+                          % (p['url'], client.status, client.reason, p['status_code']))
+            return result
+        if not 200 <= p['status_code'] < 300:
+            result['msg'] = 'SSE %s answered status %s as expected' % (p['url'], client.status)
+            return result
+
+        failures = []
+        ctype = client.headers.get('content-type', '')
+        if ctype.split(';', 1)[0].strip().lower() != 'text/event-stream':
+            failures.append('Content-Type is %r, expected text/event-stream' % (ctype or None))
+        encoding = client.headers.get('content-encoding', '').strip().lower()
+        if encoding and encoding != 'identity':
+            failures.append('the stream is compressed (Content-Encoding: %s): gzip holds events back until its '
+                            'buffer fills. Set "gzip off" in the location or remove text/event-stream from '
+                            'gzip_types' % encoding)
+
+        read_for = max(p['window'], p['first_event_timeout'])
+        items = client.read_items(client.started + read_for, max_events=p['max_events'])
+        times = [t for t, kind, dummy in items if kind == 'event']
+        in_window = [t for t in times if t <= p['window']]
+        result['events'] = len(in_window)
+        result['comments'] = len([1 for dummy, kind, dummy2 in items if kind == 'comment'])
+        result['event_times'] = [_r(t) for t in times[:100]]
+        result['stream_closed'] = client.eof
+        result['timings']['first_event'] = _r(times[0]) if times else None
+        result['timings']['stream_end'] = _r(client.eof_at)
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        if gaps:
+            result['gaps'] = {'min': _r(min(gaps)), 'max': _r(max(gaps)), 'mean': _r(sum(gaps) / len(gaps))}
+
+        buffered = False
+        if not times:
+            if client.eof:
+                failures.append('the stream ended after %.3f s without a single event' % client.eof_at)
+            else:
+                buffered = True
+                failures.append('no event arrived within %.1f s' % read_for)
+        else:
+            first = times[0]
+            span = times[-1] - times[0]
+            if first > p['first_event_timeout']:
+                buffered = True
+                failures.append('the first event arrived only after %.3f s (limit %.1f s)' % (first, p['first_event_timeout']))
+            elif first > p['window']:
+                buffered = True
+                failures.append('events arrived only after the %.1f s window (first at %.3f s)' % (p['window'], first))
+            elif (len(times) >= 2 and span <= p['burst_threshold'] and client.eof
+                  and client.eof_at - times[-1] <= max(p['burst_threshold'], 0.05)
+                  and first > max(4 * p['burst_threshold'], 0.2)):
+                buffered = True
+                failures.append('all %d events arrived in one burst at %.3f s, when the stream ended, instead '
+                                'of as they were sent' % (len(times), first))
+            if len(in_window) < p['min_events'] and not buffered:
+                failures.append('only %d events arrived within the %.1f s window, expected at least %d'
+                                % (len(in_window), p['window'], p['min_events']))
+            if p['max_event_gap'] is not None and gaps and max(gaps) > p['max_event_gap']:
+                failures.append('the largest gap between events was %.3f s, more than %.3f s'
+                                % (max(gaps), p['max_event_gap']))
+        if encoding and encoding != 'identity':
+            buffered = True
+        if failures:
+            msg = 'SSE %s failed: %s.' % (p['url'], '; '.join(failures))
+            if buffered:
+                msg += ' ' + BUFFERING_HINT
+            result.update(failed=True, msg=msg)
+        else:
+            result['msg'] = 'SSE %s OK: %d events in %.1f s, first after %.3f s' % (
+                p['url'], len(in_window), p['window'], times[0])
+        return result
+    finally:
+        client.close()
+
+
+def run_websocket_probe(params):
+    """Probe a WebSocket URL. Returns a result dict with 'failed' and 'msg'."""
+    p = _params(params)
+    result = {'changed': False, 'failed': False, 'mode': 'websocket', 'timings': {}}
+    client = WebSocketClient(p['url'], headers=p['headers'], origin=p['origin'], timeout=p['timeout'],
+                             validate_certs=p['validate_certs'], ca_path=p['ca_path'])
+    try:
+        try:
+            client.connect()
+        except WebSocketHandshakeError as e:
+            result['status'] = e.status
+            result['headers'] = e.headers
+            result['timings'] = {'connect': _r(client.connect_time), 'response': _r(client.handshake_time)}
+            if e.status == 101:
+                result['accept_valid'] = False
+            if e.status == p['status_code'] and e.status != 101:
+                result['msg'] = 'WebSocket %s refused with status %s as expected' % (p['url'], e.status)
+                return result
+            msg = 'WebSocket %s failed the upgrade check: %s.' % (p['url'], e)
+            if e.status != 101:
+                msg += ' ' + UPGRADE_HINT
+            result.update(failed=True, msg=msg)
+            return result
+        except ProbeError as e:
+            result['timings'] = {'connect': _r(client.connect_time)}
+            result.update(failed=True, msg='WebSocket %s failed: %s' % (p['url'], e))
+            return result
+        result['status'] = client.status
+        result['headers'] = client.headers
+        result['accept_valid'] = True
+        result['timings'] = {'connect': _r(client.connect_time), 'response': _r(client.handshake_time)}
+        if p['status_code'] != 101:
+            result.update(failed=True, msg='WebSocket %s accepted the handshake (101), expected status %s'
+                          % (p['url'], p['status_code']))
+            return result
+
+        rtts = []
+        try:
+            if p['expect_echo']:
+                for i in range(max(0, p['messages'])):
+                    text = '%s #%d' % (p['message'], i)
+                    start = time.monotonic()
+                    client.send_text(text)
+                    opcode, data = client.recv_message()
+                    rtts.append(time.monotonic() - start)
+                    if opcode != OP_TEXT or data != text:
+                        raise ProbeError('text message %d was not echoed (got %s)' % (i, _describe(opcode, data)))
+                    if p['binary_size'] > 0:
+                        payload = os.urandom(p['binary_size'])
+                        start = time.monotonic()
+                        client.send_binary(payload)
+                        opcode, data = client.recv_message()
+                        rtts.append(time.monotonic() - start)
+                        if opcode != OP_BINARY or data != payload:
+                            raise ProbeError('binary message %d (%d bytes) was not echoed (got %s)'
+                                             % (i, len(payload), _describe(opcode, data)))
+            else:
+                payload = os.urandom(8)
+                start = time.monotonic()
+                client.ping(payload)
+                deadline = time.monotonic() + p['timeout']
+                for dummy in range(1000):
+                    if payload in client.pongs_received:
+                        break
+                    if time.monotonic() >= deadline:
+                        raise ProbeTimeout('no pong within %.1f s' % p['timeout'])
+                    opcode, dummy2 = client.recv_message(timeout=max(0.001, deadline - time.monotonic()))
+                    if opcode == OP_CLOSE:
+                        raise ProbeError('server closed the connection (code %s)' % client.close_code)
+                rtts.append(time.monotonic() - start)
+        except ProbeError as e:
+            result.update(failed=True, msg='WebSocket %s upgraded, but %s' % (p['url'], e))
+            return result
+        finally:
+            if rtts:
+                result['rtt'] = {'min': _r(min(rtts)), 'max': _r(max(rtts)), 'median': _r(_median(rtts)), 'count': len(rtts)}
+        result['close_code'] = client.close(timeout=min(p['timeout'], 5.0))
+        result['msg'] = 'WebSocket %s OK: 101 with a valid accept key, %d round trips, median %.2f ms' % (
+            p['url'], len(rtts), (_median(rtts) or 0) * 1000)
+        return result
+    finally:
+        client.abort()
+
+
+def _describe(opcode, data):
+    if opcode == OP_CLOSE:
+        return 'a close frame'
+    if opcode == OP_TEXT:
+        return 'text %r' % data[:60]
+    return 'binary of %d bytes' % len(data)
+
+
+def run_probe(params):
+    p = _params(params)
+    if p['mode'] == 'websocket':
+        return run_websocket_probe(params)
+    return run_sse_probe(params)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type='str', required=True),
+            mode=dict(type='str', choices=['sse', 'websocket']),
+            headers=dict(type='dict', default={}),
+            timeout=dict(type='float', default=10),
+            validate_certs=dict(type='bool', default=True),
+            ca_path=dict(type='path'),
+            status_code=dict(type='int'),
+            origin=dict(type='str'),
+            first_event_timeout=dict(type='float', default=5),
+            window=dict(type='float', default=5),
+            min_events=dict(type='int', default=1),
+            max_events=dict(type='int'),
+            max_event_gap=dict(type='float'),
+            burst_threshold=dict(type='float', default=0.05),
+            message=dict(type='str', default='realtime.nginx probe'),
+            messages=dict(type='int', default=3),
+            binary_size=dict(type='int', default=1024),
+            expect_echo=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+    for name in ('timeout', 'first_event_timeout', 'window'):
+        if module.params[name] <= 0:
+            module.fail_json(msg='%s must be greater than 0' % name)
+    result = run_probe(module.params)
+    result['changed'] = False
+    if result.get('failed'):
+        result.pop('failed')
+        module.fail_json(**result)
+    result.pop('failed', None)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The nginx configuration audit.
+
+Each file in tests/unit/audit_configs/ is an ``nginx -T`` dump. Lines before the
+first ``# configuration file`` header (dropped by the audit, as nginx's own
+"syntax is ok" line is) say what the audit must report:
+
+    # params: {"expected_streams": 2000}
+    # expect: CODE FILE:LINE
+
+A file without ``# expect:`` lines (the clean_* ones) must produce no finding at
+all; the others must produce exactly the expected findings.
+"""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+import glob
+import json
+import os
+import sys
+
+import pytest
+
+pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip install crossplane)')
+
+from ansible_collections.realtime.nginx.plugins.plugin_utils import _audit
+from ansible_collections.realtime.nginx.plugins.plugin_utils._audit import (
+    AuditError,
+    at_or_above,
+    audit_config,
+    format_report,
+    parse_time,
+    split_dump,
+)
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'audit_configs')
+CONFIGS = sorted(glob.glob(os.path.join(CONFIG_DIR, '*.conf')))
+
+
+def _expectations(text):
+    params = {}
+    expected = set()
+    for line in text.splitlines():
+        if line.startswith('# configuration file '):
+            break
+        if line.startswith('# params:'):
+            params = json.loads(line.split(':', 1)[1])
+        elif line.startswith('# expect:'):
+            code, where = line.split(':', 1)[1].split()
+            path, lineno = where.rsplit(':', 1)
+            expected.add((code, path, int(lineno)))
+    return params, expected
+
+
+def test_there_are_configs():
+    names = [os.path.basename(p) for p in CONFIGS]
+    assert len([n for n in names if n.startswith('clean_')]) >= 2
+    assert len(names) >= 15
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[os.path.basename(p)[:-5] for p in CONFIGS])
+def test_audit_config_file(path):
+    with open(path) as f:
+        text = f.read()
+    params, expected = _expectations(text)
+    result = audit_config(text, **params)
+    got = set((f['code'], f['file'], f['line']) for f in result['findings'])
+    report = format_report(result)
+    if os.path.basename(path).startswith('clean_'):
+        assert not expected
+        assert got == set(), report
+    else:
+        assert expected, 'pitfall config without "# expect:" lines'
+        assert got == expected, report
+    for finding in result['findings']:
+        assert finding['severity'] in ('low', 'medium', 'high')
+        assert finding['message'] and finding['fix']
+
+
+def test_pitfall_codes_cover_the_issue():
+    codes = set()
+    for path in CONFIGS:
+        with open(path) as f:
+            codes |= set(c for c, dummy, dummy2 in _expectations(f.read())[1])
+    assert codes >= set([
+        'sse_proxy_buffering', 'sse_gzip', 'proxy_http_version', 'ws_upgrade_headers', 'upgrade_map_context',
+        'h2c_smuggling', 'keepalive_connection_close', 'read_timeout_short', 'worker_shutdown_timeout_missing',
+        'worker_connections_low', 'worker_rlimit_nofile_low', 'cors_wildcard_credentials', 'connect_timeout_long',
+    ])
+
+
+def test_severities():
+    with open(os.path.join(CONFIG_DIR, 'h2c_smuggling_map.conf')) as f:
+        result = audit_config(f.read())
+    assert [f['severity'] for f in result['findings']] == ['high']
+    with open(os.path.join(CONFIG_DIR, 'read_timeout_default.conf')) as f:
+        result = audit_config(f.read())
+    assert [f['severity'] for f in result['findings']] == ['low']
+
+
+def test_user_listed_location_needed():
+    with open(os.path.join(CONFIG_DIR, 'sse_proxy_buffering_user_listed.conf')) as f:
+        text = f.read()
+    assert audit_config(text)['findings'] == []
+    assert [f['code'] for f in audit_config(text, sse_locations=['/feed/'])['findings']] == ['sse_proxy_buffering']
+
+
+def test_ignore_codes():
+    with open(os.path.join(CONFIG_DIR, 'keepalive_connection_close.conf')) as f:
+        result = audit_config(f.read(), ignore=['keepalive_connection_close'])
+    assert result['findings'] == []
+
+
+def test_split_dump_drops_preamble_and_keeps_lines():
+    text = ('nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n'
+            '# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n}\n\n'
+            '# configuration file /etc/nginx/b.conf:\nserver {}\n')
+    files = split_dump(text)
+    assert files == [('/etc/nginx/nginx.conf', 'events {}\nhttp {\n}\n'), ('/etc/nginx/b.conf', 'server {}\n')]
+
+
+def test_plain_nginx_conf_without_headers():
+    text = 'worker_shutdown_timeout 10s;\nevents {}\nhttp {\n  server {\n    location /sse/ { proxy_pass http://x; }\n  }\n}\n'
+    result = audit_config(text)
+    assert result['files'] == ['/etc/nginx/nginx.conf']
+    codes = dict((f['code'], f['line']) for f in result['findings'])
+    assert codes['sse_proxy_buffering'] == 5 and codes['proxy_http_version'] == 5
+
+
+def test_relative_include_resolves_against_main_dir():
+    text = ('# configuration file /opt/ngx/nginx.conf:\nworker_shutdown_timeout 5s;\nevents {}\nhttp {\n'
+            '    include sites/*.conf;\n}\n\n'
+            '# configuration file /opt/ngx/sites/a.conf:\nserver {\n    location /ws/ {\n'
+            '        proxy_pass http://b;\n        proxy_http_version 1.1;\n        proxy_read_timeout 300s;\n    }\n}\n')
+    result = audit_config(text)
+    assert [(f['code'], f['file'], f['line']) for f in result['findings']] == [
+        ('ws_upgrade_headers', '/opt/ngx/sites/a.conf', 2)]
+    assert result['locations'][0]['websocket'] is True
+
+
+def test_worker_processes_auto_uses_cpu_count():
+    text = ('# configuration file /etc/nginx/nginx.conf:\nworker_processes auto;\nworker_rlimit_nofile 65536;\n'
+            'worker_shutdown_timeout 30s;\nevents {\n    worker_connections 1024;\n}\nhttp {}\n')
+    assert [f['code'] for f in audit_config(text, expected_streams=2000)['findings']] == ['worker_connections_low']
+    assert audit_config(text, expected_streams=2000, cpu_count=4)['findings'] == []
+    # defaults: 1 worker x 512 connections, no worker_rlimit_nofile
+    bare = '# configuration file /etc/nginx/nginx.conf:\nworker_shutdown_timeout 30s;\nevents {}\nhttp {}\n'
+    codes = sorted(f['code'] for f in audit_config(bare, expected_streams=1000)['findings'])
+    assert codes == ['worker_connections_low', 'worker_rlimit_nofile_low']
+
+
+@pytest.mark.parametrize('value, seconds', [
+    ('30', 30), ('30s', 30), ('5m', 300), ('1h', 3600), ('1h30m', 5400), ('500ms', 0.5), ('1d', 86400),
+    ('x', None), ('', None), ('10q', None),
+])
+def test_parse_time(value, seconds):
+    assert parse_time(value) == seconds
+
+
+def test_at_or_above():
+    findings = [{'severity': 'low'}, {'severity': 'medium'}, {'severity': 'high'}]
+    assert len(at_or_above(findings, 'low')) == 3
+    assert len(at_or_above(findings, 'medium')) == 2
+    assert len(at_or_above(findings, 'high')) == 1
+    assert at_or_above(findings, 'never') == []
+
+
+def test_report_is_readable():
+    with open(os.path.join(CONFIG_DIR, 'sse_gzip.conf')) as f:
+        result = audit_config(f.read())
+    report = format_report(result, fail_on='high', host='web1')
+    assert 'of web1: 1 high, 0 medium, 0 low' in report
+    assert '[HIGH] sse_gzip at /etc/nginx/nginx.conf:17 (location /sse/)' in report
+    assert 'fix: Add "gzip off;"' in report
+    assert report.endswith('1 finding(s) at or above "high".')
+
+
+def test_missing_crossplane_gives_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, 'crossplane', None)
+    with pytest.raises(AuditError) as info:
+        audit_config('events {}\n')
+    assert 'pip install crossplane on the controller' in str(info.value)
+    assert _audit.CROSSPLANE_MISSING in str(info.value)
+
+
+def test_empty_config_is_an_error():
+    with pytest.raises(AuditError):
+        audit_config('  \n\n')
