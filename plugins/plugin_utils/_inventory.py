@@ -49,9 +49,22 @@ RESERVED_HEADERS = {
 MAX_TIMEOUT = 7 * 24 * 3600
 TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
 
-SITE_KEYS = {"name", "server_name", "listen", "locations", "default_server", "state"}
+SITE_KEYS = {"name", "server_name", "listen", "locations", "default_server", "state", "tls"}
 UPSTREAM_KEYS = {"name", "servers", "keepalive", "state"}
-LOCATION_KEYS = {"path", "type", "upstream", "proxy_headers"} | set(TIMEOUT_KEYS)
+LOCATION_KEYS = {"path", "type", "upstream", "proxy_headers", "allowed_origins", "cors", "heartbeat_interval"} | set(TIMEOUT_KEYS)
+TLS_KEYS = {"listen", "certificate", "certificate_key", "certificate_content", "certificate_key_content", "redirect", "hsts_max_age"}
+CORS_KEYS = {"origins", "credentials", "methods", "headers", "max_age"}
+
+# Read timeouts by type when a location sets none (vars/main.yml presets).
+DEFAULT_READ_TIMEOUTS = {"http": 60, "sse": 3600, "websocket": 300}
+
+ORIGIN_RE = re.compile(r"^https?://%s(?:\.%s)*(?::[0-9]{1,5})?$" % (HOST_LABEL, HOST_LABEL))
+ORIGIN_HELP = "an origin such as https://app.example.com or http://localhost:8080 (scheme, host and optional port)"
+FILE_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]+$")
+FILE_PATH_HELP = "an absolute path of letters, digits and . _ @ + - (no '..')"
+METHOD_RE = re.compile(r"^[A-Z]{1,20}$")
+RATE_RE = re.compile(r"^[1-9][0-9]{0,6}r/[sm]$")
+CIPHER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 def _is_int(value):
@@ -180,10 +193,84 @@ class InventoryChecker:
             self.name(where + ".name", site.get("name"), seen)
             present = self.state(where, site) == "present"
             self.server_names(where + ".server_name", site.get("server_name", "_"))
-            self.listens(where + ".listen", site.get("listen"))
+            tls = site.get("tls")
+            if tls is not None:
+                self.tls(where + ".tls", tls, site)
+            if not (tls and site.get("listen") in (None, [])):
+                self.listens(where + ".listen", site.get("listen"))
+            if isinstance(tls, dict) and isinstance(tls.get("listen"), list) and isinstance(site.get("listen"), list):
+                both = set(map(str, tls["listen"])) & set(map(str, site["listen"]))
+                for listen in sorted(both):
+                    self.error(where + ".tls.listen", "%r is also in %s.listen; a port is either plain or TLS" % (listen, where))
             if not isinstance(site.get("default_server", False), bool):
                 self.error(where + ".default_server", "must be true or false")
             self.locations(where + ".locations", site.get("locations"), upstream_names if present else None)
+
+    def tls(self, where, tls, site):
+        if not isinstance(tls, dict):
+            self.error(where, "must be a mapping with listen and a certificate")
+            return
+        self.unknown_keys(where, tls, TLS_KEYS)
+        self.listens(where + ".listen", tls.get("listen"))
+        paths = [key for key in ("certificate", "certificate_key") if key in tls]
+        contents = [key for key in ("certificate_content", "certificate_key_content") if key in tls]
+        if paths and contents:
+            self.error(where, "give either certificate and certificate_key (paths on the host) or "
+                       "certificate_content and certificate_key_content (PEM text), not both")
+        elif len(paths) != 2 and len(contents) != 2:
+            self.error(where, "needs certificate and certificate_key (paths on the host), or "
+                       "certificate_content and certificate_key_content (PEM text)")
+        for key in paths:
+            value = tls[key]
+            if not isinstance(value, str) or not FILE_PATH_RE.match(value) or "/../" in value + "/" or "/./" in value + "/":
+                self.error("%s.%s" % (where, key), "%r is not %s" % (value, FILE_PATH_HELP))
+        for key in contents:
+            value = tls[key]
+            if not isinstance(value, str) or not value.lstrip().startswith("-----BEGIN ") or "\x00" in value:
+                self.error("%s.%s" % (where, key), "must be PEM text starting with -----BEGIN")
+        if not isinstance(tls.get("redirect", False), bool):
+            self.error(where + ".redirect", "must be true or false")
+        elif tls.get("redirect") and not site.get("listen"):
+            self.error(where + ".redirect", "needs plain ports in the site's listen to redirect from")
+        if "hsts_max_age" in tls:
+            age = _as_int(tls["hsts_max_age"])
+            if age is None or not 0 <= age <= 63072000:
+                self.error(where + ".hsts_max_age", "%r is not a whole number of seconds from 0 to 63072000" % (tls["hsts_max_age"],))
+
+    def origins(self, where, origins, allow_star=False):
+        if not isinstance(origins, list) or not origins:
+            self.error(where, "must be a non-empty list of origins")
+            return
+        if allow_star and "*" in origins and origins != ["*"]:
+            self.error(where, "'*' allows every origin and must stand alone")
+            return
+        for index, origin in enumerate(origins):
+            if allow_star and origin == "*":
+                continue
+            if not isinstance(origin, str) or not ORIGIN_RE.match(origin) or not _port_ok(origin.rsplit(":", 1)[-1] if origin.count(":") == 2 else "80"):
+                self.error("%s[%d]" % (where, index), "%r is not %s" % (origin, ORIGIN_HELP))
+
+    def cors(self, where, cors):
+        if not isinstance(cors, dict):
+            self.error(where, "must be a mapping with origins")
+            return
+        self.unknown_keys(where, cors, CORS_KEYS)
+        self.origins(where + ".origins", cors.get("origins"), allow_star=True)
+        credentials = cors.get("credentials", False)
+        if not isinstance(credentials, bool):
+            self.error(where + ".credentials", "must be true or false")
+        elif credentials and cors.get("origins") == ["*"]:
+            self.error(where + ".credentials", "browsers refuse credentials with origin '*'; list the allowed origins instead")
+        for index, method in enumerate(cors.get("methods", ["GET", "OPTIONS"]) if isinstance(cors.get("methods", []), list) else [None]):
+            if not isinstance(method, str) or not METHOD_RE.match(method):
+                self.error("%s.methods[%d]" % (where, index), "%r is not an HTTP method such as GET" % (method,))
+        for index, header in enumerate(cors.get("headers", []) if isinstance(cors.get("headers", []), list) else [None]):
+            if not isinstance(header, str) or not HEADER_NAME_RE.match(header):
+                self.error("%s.headers[%d]" % (where, index), "%r is not a header name (letters, digits and '-')" % (header,))
+        if "max_age" in cors:
+            age = _as_int(cors["max_age"])
+            if age is None or not 0 <= age <= 86400:
+                self.error(where + ".max_age", "%r is not a whole number of seconds from 0 to 86400" % (cors["max_age"],))
 
     def server_names(self, where, value):
         names = value if isinstance(value, list) else [value]
@@ -234,6 +321,23 @@ class InventoryChecker:
                 if key in location:
                     self.timeout("%s.%s" % (lwhere, key), location[key])
             self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), RESERVED_HEADERS.get(kind, ()))
+            if "allowed_origins" in location:
+                if kind != "websocket":
+                    self.error(lwhere + ".allowed_origins", "applies to websocket locations; use cors on %s locations" % kind)
+                self.origins(lwhere + ".allowed_origins", location["allowed_origins"])
+            if "cors" in location:
+                if kind == "websocket":
+                    self.error(lwhere + ".cors", "browsers do not apply CORS to WebSocket; use allowed_origins")
+                self.cors(lwhere + ".cors", location["cors"])
+            if "heartbeat_interval" in location:
+                beat = _as_int(location["heartbeat_interval"])
+                read = _as_int(location.get("read_timeout", DEFAULT_READ_TIMEOUTS.get(kind, 60)))
+                if beat is None or not 1 <= beat <= MAX_TIMEOUT:
+                    self.error(lwhere + ".heartbeat_interval", "%r is not a whole number of seconds from 1 to %d" % (location["heartbeat_interval"], MAX_TIMEOUT))
+                elif read is not None and beat >= read:
+                    self.error(lwhere + ".read_timeout",
+                               "%d s is not longer than heartbeat_interval (%d s); nginx would close idle streams between "
+                               "heartbeats, so raise read_timeout above %d" % (read, beat, beat))
 
     def headers(self, where, headers, reserved):
         if not isinstance(headers, dict):
@@ -251,6 +355,8 @@ class InventoryChecker:
     # -- globals ----------------------------------------------------------------
     def globals(self, settings):
         def positive(name, low=1, high=1048576):
+            if name not in settings:
+                return None
             value = _as_int(settings.get(name))
             if value is None or not low <= value <= high:
                 self.error(name, "%r is not a whole number from %d to %d" % (settings.get(name), low, high))
@@ -267,6 +373,21 @@ class InventoryChecker:
             self.error("realtime_proxy_worker_rlimit_nofile",
                        "%d is less than twice realtime_proxy_worker_connections (%d); each proxied stream holds "
                        "two connections, so set it to at least %d" % (nofile, connections, 2 * connections))
+        positive("realtime_proxy_limit_conn_per_client", 0, 1048576)
+        positive("realtime_proxy_limit_req_burst", 0, 1048576)
+        rate = settings.get("realtime_proxy_limit_req_rate", "")
+        if rate not in ("", None) and (not isinstance(rate, str) or not RATE_RE.match(rate)):
+            self.error("realtime_proxy_limit_req_rate", "%r is not a rate such as 20r/s or 600r/m, or empty for no limit" % (rate,))
+        for index, cidr in enumerate(settings.get("realtime_proxy_trusted_proxies") or []):
+            try:
+                if not isinstance(cidr, str) or not re.match(r"^[0-9A-Fa-f:./]+$", cidr):
+                    raise ValueError(cidr)
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                self.error("realtime_proxy_trusted_proxies[%d]" % index, "%r is not an address or network such as 10.0.0.0/8" % (cidr,))
+        for index, cipher in enumerate(settings.get("realtime_proxy_tls_ciphers") or []):
+            if not isinstance(cipher, str) or not CIPHER_RE.match(cipher):
+                self.error("realtime_proxy_tls_ciphers[%d]" % index, "%r is not an OpenSSL cipher name" % (cipher,))
         for index, mime in enumerate(settings.get("realtime_proxy_gzip_types") or []):
             if not isinstance(mime, str) or not re.match(r"^[a-z0-9!#&^_.+-]+/[a-z0-9!#&^_.+*-]+$", mime):
                 self.error("realtime_proxy_gzip_types[%d]" % index, "%r is not a MIME type such as text/css" % (mime,))
@@ -294,6 +415,7 @@ def owned_files(upstreams, sites):
     files = [
         {"path": "nginx.conf", "template": "nginx.conf.j2"},
         {"path": "realtime_proxy/http.d/connection_upgrade.conf", "template": "connection_upgrade.conf.j2"},
+        {"path": "realtime_proxy/http.d/forwarded.conf", "template": "forwarded.conf.j2"},
     ]
     for upstream in _present(upstreams):
         files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],
@@ -301,4 +423,10 @@ def owned_files(upstreams, sites):
     for site in _present(sites):
         files.append({"path": "realtime_proxy/sites/%s.conf" % site["name"],
                       "template": "site.conf.j2", "site": site})
+        tls = site.get("tls") or {}
+        if "certificate_content" in tls:
+            # Key material: rendered by a task with no_log and without diff.
+            for suffix, key, mode in ((".crt", "certificate_content", "0644"), (".key", "certificate_key_content", "0600")):
+                files.append({"path": "realtime_proxy/tls/%s%s" % (site["name"], suffix), "template": "tls_file.j2",
+                              "content": tls[key].strip() + "\n", "mode": mode, "secret": True})
     return files

@@ -45,6 +45,13 @@ def _headers(request):
     return out
 
 
+def _peer_port(request):
+    # The proxy's source port: the same port on two requests means nginx
+    # reused its keepalive connection to this backend.
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return peer[1] if peer else None
+
+
 def _log(request, status, started):
     # One line per request, flushed, so container logs show traffic live.
     peer = request.remote or "-"
@@ -64,6 +71,7 @@ async def record_and_log(request, handler):
             "method": request.method,
             "headers": _headers(request),
             "remote": request.remote,
+            "peer_port": _peer_port(request),
             "time": time.time(),
         })
     status = "-"
@@ -174,6 +182,7 @@ async def mirror(request):
         "method": request.method,
         "headers": _headers(request),
         "remote": request.remote,
+        "peer_port": _peer_port(request),
         "body_bytes": len(body),
         "backend": request.app["name"],
     })
