@@ -18,6 +18,19 @@ def realtime_proxy_files(upstreams, sites):
     return owned_files(list(upstreams), list(sites))
 
 
+def realtime_proxy_verify_targets(sites):
+    """Present SSE and WebSocket locations that have a verify_url, each named by its variable path."""
+    targets = []
+    for sindex, site in enumerate(sites):
+        if site.get("state", "present") != "present":
+            continue
+        for lindex, location in enumerate(site.get("locations", [])):
+            if location.get("verify_url") and location.get("type") in ("sse", "websocket"):
+                where = "realtime_proxy_sites[%d].locations[%d] (%s on site %s)" % (sindex, lindex, location.get("path"), site.get("name"))
+                targets.append({"where": where, "location": location})
+    return targets
+
+
 class FilterModule:
     """Filters for realtime.nginx."""
 
@@ -25,4 +38,5 @@ class FilterModule:
         return {
             "realtime_proxy_errors": realtime_proxy_errors,
             "realtime_proxy_files": realtime_proxy_files,
+            "realtime_proxy_verify_targets": realtime_proxy_verify_targets,
         }

@@ -51,7 +51,8 @@ TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
 
 SITE_KEYS = {"name", "server_name", "listen", "locations", "default_server", "state", "tls"}
 UPSTREAM_KEYS = {"name", "servers", "keepalive", "state"}
-LOCATION_KEYS = {"path", "type", "upstream", "proxy_headers", "allowed_origins", "cors", "heartbeat_interval"} | set(TIMEOUT_KEYS)
+LOCATION_KEYS = {"path", "type", "upstream", "proxy_headers", "allowed_origins", "cors", "heartbeat_interval", "verify_url"} | set(TIMEOUT_KEYS)
+VERIFY_URL_RE = re.compile(r"^(?:https?|wss?)://[A-Za-z0-9.\[\]:-]+(?:/[A-Za-z0-9._~%/@:+,=!*&?-]*)?$")
 TLS_KEYS = {"listen", "certificate", "certificate_key", "certificate_content", "certificate_key_content", "redirect", "hsts_max_age"}
 CORS_KEYS = {"origins", "credentials", "methods", "headers", "max_age"}
 
@@ -329,6 +330,12 @@ class InventoryChecker:
                 if kind == "websocket":
                     self.error(lwhere + ".cors", "browsers do not apply CORS to WebSocket; use allowed_origins")
                 self.cors(lwhere + ".cors", location["cors"])
+            if "verify_url" in location:
+                url = location["verify_url"]
+                if kind == "http":
+                    self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change")
+                elif not isinstance(url, str) or not VERIFY_URL_RE.match(url):
+                    self.error(lwhere + ".verify_url", "%r is not an http(s):// or ws(s):// URL" % (url,))
             if "heartbeat_interval" in location:
                 beat = _as_int(location["heartbeat_interval"])
                 read = _as_int(location.get("read_timeout", DEFAULT_READ_TIMEOUTS.get(kind, 60)))
