@@ -14,9 +14,9 @@ export PY_COLORS := 0
 # collection keeps its scenarios at the top level.
 export MOLECULE_NO_LOG := false
 
-SCENARIOS ?= default
+SCENARIOS ?= default failures reload security layers probe
 
-.PHONY: help setup venv docker images demo demo-clean test lint unit molecule clean
+.PHONY: help setup venv docker images demo demo-clean test lint unit sanity molecule bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
@@ -40,14 +40,19 @@ demo: setup
 demo-clean: venv
 	@bash tools/demo.sh --clean
 
-test: setup lint unit molecule
+test: setup lint unit sanity molecule
 
 lint: venv
 	yamllint -s .
 	ansible-lint --profile production --offline
+	antsibull-changelog lint
+	@bash tools/check-collection.sh
 
 unit: venv
 	pytest -p no:cacheprovider tests/unit
+
+sanity: venv
+	@bash tools/ansible-test.sh
 
 molecule: setup
 	@set -e; for scenario in $(SCENARIOS); do \
