@@ -1,0 +1,306 @@
+"""Render the realtime_proxy role's real templates without a host or container.
+
+``render_tree(settings, root)`` does what the role's tasks do between the
+argument-spec check and ``nginx -t``:
+
+* variables: role defaults (defaults/main/*.yml) < ``settings`` (inventory)
+  < vars/main.yml < vars/Debian.yml < vars/Debian-12.yml (if present). That is Ansible's precedence: role vars
+  and include_vars beat inventory, inventory beats role defaults;
+* the file list: the collection's ``realtime_proxy_files`` filter
+  (owned_files()) on realtime_proxy_upstreams and realtime_proxy_sites, as in
+  tasks/check_input.yml;
+* templating: ansible-core's own Templar with the searchpath, template vars
+  (``ansible_managed``...) and Jinja overrides the ``template`` action plugin
+  uses, the loop item in ``realtime_proxy__file`` (tasks/configure_stage.yml);
+* output: ROOT/<file.path>, under the role's owned directories only (the role
+  creates exactly those; a path that needs another directory fails here as it
+  would on a host). A path that resolves outside ROOT is never written:
+  ``PathEscape`` is raised instead.
+
+``validate_tree(root)`` runs ``nginx -t`` on a copy of the tree (see its doc
+for exactly what it patches) and ``inventory_check(settings)`` runs the two
+checks the role runs before it touches a host.
+
+The loader, templar and template sources are built once per process and
+reused: a render of a typical tree takes a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import tempfile
+
+from .collection import REPO_ROOT, ensure_importable
+
+ensure_importable()
+
+# pylint: disable=wrong-import-position
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
+from ansible.parsing.dataloader import DataLoader  # noqa: E402
+from ansible.template import Templar, trust_as_template  # noqa: E402
+from ansible._internal._templating import _template_vars  # noqa: E402
+
+from ansible_collections.realtime.nginx.plugins.filter.realtime_proxy import (  # noqa: E402
+    realtime_proxy_errors, realtime_proxy_files)
+
+ROLE = REPO_ROOT / "roles" / "realtime_proxy"
+TEMPLATES = ROLE / "templates"
+NGINX = os.environ.get("REALTIME_NGINX_BINARY", "/usr/sbin/nginx")
+DEBIAN_MIME_TYPES = pathlib.Path("/etc/nginx/mime.types")
+
+# The distribution release whose vars file (vars/Debian-<release>.yml, when
+# the role has one) is loaded after vars/Debian.yml, as tasks/main.yml does.
+# 12 matches the nginx 1.22 that validate_tree() runs on this machine.
+DEBIAN_RELEASE = os.environ.get("REALTIME_DEBIAN_RELEASE", "12")
+
+
+def _checked_variables():
+    """The variables tasks/check_input.yml hands to realtime_proxy_errors.
+
+    Read from the task file itself, so the check here follows the role when
+    a variable is added there.
+    """
+    text = (ROLE / "tasks" / "check_input.yml").read_text()
+    block = text.split("realtime_proxy__input_errors:", 1)[1].split("realtime_proxy_errors", 1)[0]
+    names = tuple(dict.fromkeys(re.findall(r"'(realtime_proxy_[a-z0-9_]+)'\s*:", block)))
+    if not names:
+        raise AssertionError("no variables found in tasks/check_input.yml")
+    return names
+
+
+CHECKED_VARIABLES = _checked_variables()
+
+# What the template action plugin passes to Jinja by default.
+TEMPLATE_OVERRIDES = dict(trim_blocks=True, lstrip_blocks=False, newline_sequence="\n")
+
+
+class PathEscape(AssertionError):
+    """A rendered file's path resolves outside the root it is rendered into."""
+
+
+class _Role:
+    """Everything about the role that does not depend on the inventory."""
+
+    def __init__(self):
+        self.loader = DataLoader()
+        self.loader.set_basedir(str(ROLE))
+        self.defaults = {}
+        for path in sorted((ROLE / "defaults" / "main").glob("*.yml")):
+            self.defaults.update(self.loader.load_from_file(str(path)) or {})
+        self.role_vars = {}
+        for path in (ROLE / "vars" / "main.yml", ROLE / "vars" / "Debian.yml",
+                     ROLE / "vars" / ("Debian-%s.yml" % DEBIAN_RELEASE)):
+            if path.exists():
+                self.role_vars.update(self.loader.load_from_file(str(path)) or {})
+        specs = self.loader.load_from_file(str(ROLE / "meta" / "argument_specs.yml"))
+        self.argument_spec = specs["argument_specs"]["main"].get("options", {})
+        self._validator = ArgumentSpecValidator(self.argument_spec)
+        # The template action's searchpath for a role task: the role path and
+        # the template's directory, each also with 'templates/' appended.
+        searchpath = []
+        for base in (str(ROLE), str(TEMPLATES)):
+            searchpath += [os.path.join(base, "templates"), base]
+        self.templar = Templar(loader=self.loader).copy_with_new_env(searchpath=searchpath)
+        self._cache_compiled_templates()
+        self._sources = {}
+        self._template_vars = {}
+
+    def _cache_compiled_templates(self):
+        """Compile each top-level template once instead of on every render.
+
+        ansible-core compiles the top-level template string on every call
+        (includes and imports are cached by Jinja's loader). Compilation is a
+        pure function of the text and the overrides, so memoizing it changes
+        nothing but the speed (about 2/3 of a render). Skipped if the engine's
+        internals differ from ansible-core 2.19's.
+        """
+        engine = getattr(self.templar, "_engine", None)
+        compile_template = getattr(engine, "_compile_template", None)
+        if compile_template is None:
+            return
+        cache = {}
+
+        def cached(template, options):
+            key = (str(template), options.overrides, options.escape_backslashes)
+            if key not in cache:
+                cache[key] = compile_template(template, options)
+            return cache[key]
+
+        engine._compile_template = cached  # pylint: disable=protected-access
+
+    def source(self, name):
+        """The trusted text of template NAME, and the template vars for it."""
+        if name not in self._sources:
+            path = TEMPLATES / name
+            self._sources[name] = trust_as_template(self.loader.get_text_file_contents(str(path)))
+            self._template_vars[name] = _template_vars.generate_ansible_template_vars(
+                path=name, fullpath=str(path), dest_path=None, include_ansible_managed=True)
+        return self._sources[name], self._template_vars[name]
+
+    def variables(self, settings):
+        # Shallow: nothing here or in the templates mutates a variable's value.
+        merged = dict(self.defaults)
+        merged.update(settings)
+        merged.update(self.role_vars)
+        return merged
+
+    def argument_errors(self, merged):
+        # The validator deep-copies what it validates and returns; the role's
+        # variables stay as they were (the role does not use the coerced values).
+        args = {name: merged[name] for name in self.argument_spec if name in merged}
+        result = self._validator.validate(args, validate_role_argument_spec=True)
+        return list(result.error_messages)
+
+    def render(self, name, variables):
+        text, template_vars = self.source(name)
+        scope = dict(variables)
+        for key, value in template_vars.items():
+            if key != "ansible_managed" or key not in scope:
+                scope[key] = value
+        self.templar.available_variables = scope
+        result = self.templar.template(text, escape_backslashes=False, overrides=TEMPLATE_OVERRIDES)
+        return "" if result is None else result
+
+
+@functools.lru_cache(maxsize=None)
+def role():
+    """The process-wide role data and templar (built on first use)."""
+    return _Role()
+
+
+def merged_variables(settings):
+    """Role defaults, SETTINGS, then the role's vars, as Ansible would merge them."""
+    return role().variables(settings)
+
+
+def files_for(settings):
+    """The role's file list for SETTINGS, as tasks/check_input.yml computes it."""
+    merged = merged_variables(settings)
+    return realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"])
+
+
+def inventory_check(settings):
+    """Every reason the role would refuse SETTINGS before touching a host.
+
+    First the role's argument-spec validation (meta/argument_specs.yml, entry
+    point ``main``, run by ansible.builtin.validate_argument_spec on the role's
+    variables with defaults applied), then tasks/check_input.yml's
+    realtime_proxy_errors. An exception from the second check is re-raised
+    unless the argument spec already stopped the play (then the role would
+    never have reached it): a crash is a bug, not a rejection message.
+    """
+    merged = merged_variables(settings)
+    errors = role().argument_errors(merged)
+    try:
+        errors += realtime_proxy_errors({name: merged[name] for name in CHECKED_VARIABLES if name in merged})
+    except Exception:  # pylint: disable=broad-except
+        if not errors:
+            raise
+    return errors
+
+
+def _inside(root, path):
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    return real == real_root or real.startswith(real_root + os.sep)
+
+
+def render_tree(settings, root):
+    """Render the role's files for SETTINGS into ROOT; return the written paths.
+
+    ROOT stands for the staging directory's ``proposed/``. The role's owned
+    directories are created first (tasks/configure_stage.yml), nothing else.
+    """
+    root = pathlib.Path(root)
+    the_role = role()
+    merged = the_role.variables(settings)
+    files = realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"])
+    merged["realtime_proxy__files"] = files
+    for directory in merged["realtime_proxy__owned_dirs"]:
+        (root / directory).mkdir(parents=True, exist_ok=True)
+    written = []
+    for item in files:
+        dest = os.path.join(str(root), item["path"])
+        if not _inside(root, dest):
+            raise PathEscape("%r would be written outside %s" % (item["path"], root))
+        merged["realtime_proxy__file"] = item
+        text = the_role.render(item["template"], merged)
+        with open(dest, "wb") as handle:
+            handle.write(text.encode("utf-8", errors="surrogateescape"))
+        written.append(pathlib.Path(dest))
+    return written
+
+
+# --------------------------------------------------------------------------
+# nginx -t without root
+# --------------------------------------------------------------------------
+
+# The directives of the rendered nginx.conf that name root-owned places. Only
+# these lines are rewritten, in a copy; every other byte is validated as
+# rendered:
+#   user        nginx -t as a non-root user warns and ignores it, as root it
+#               needs the account; dropped so the test does not depend on
+#               www-data existing.
+#   pid         /run/nginx.pid: nginx -t does not write it, but the path is
+#               pointed into the copy so nothing outside is ever named.
+#   error_log   /var/log/nginx/error.log is opened (created) by nginx -t,
+#               which needs a writable /var/log/nginx.
+#   access_log  same, for the http-level access log.
+_PATCHES = (
+    (re.compile(r"^user\s[^;]*;[ \t]*$", re.M), lambda root, m: "# user: dropped for a non-root nginx -t"),
+    (re.compile(r"^pid\s[^;]*;[ \t]*$", re.M), lambda root, m: "pid %s/nginx.pid;" % root),
+    (re.compile(r"^error_log\s[^;]*;[ \t]*$", re.M), lambda root, m: "error_log %s/error.log;" % root),
+    (re.compile(r"^(\s*)access_log\s[^;]*;[ \t]*$", re.M),
+     lambda root, m: "%saccess_log %s/access.log;" % (m.group(1), root)),
+)
+
+
+def patch_nginx_conf(text, root):
+    """TEXT with the user/pid/error_log/access_log lines pointed into ROOT.
+
+    Each pattern must match exactly once, so a template change that moves or
+    duplicates one of them is noticed instead of silently validated.
+    """
+    for pattern, replacement in _PATCHES:
+        text, count = pattern.subn(lambda match, r=replacement: r(str(root), match), text)
+        if count != 1:
+            raise AssertionError("expected exactly one %r line in nginx.conf, found %d" % (pattern.pattern, count))
+    return text
+
+
+def validate_tree(root, nginx=NGINX):
+    """Run ``nginx -t`` on a copy of the tree rendered in ROOT; (rc, stderr).
+
+    The copy gets what Debian's packaging provides and the rendered
+    nginx.conf includes: mime.types (from /etc/nginx when present, else an
+    empty types block), empty modules-enabled/, conf.d/ and sites-enabled/.
+    Then nginx.conf is patched as patch_nginx_conf() describes and nginx runs
+    with ``-p COPY -c COPY/nginx.conf``, so relative includes resolve in the
+    copy and the compiled-in prefix is never used. Nothing outside the copy is
+    read, except mime.types and nginx's own binary, or written.
+    """
+    root = pathlib.Path(root)
+    with tempfile.TemporaryDirectory(prefix="rtn-nginx-t.") as tmp:
+        copy_root = pathlib.Path(tmp) / "conf"
+        shutil.copytree(root, copy_root, symlinks=True)
+        for directory in ("modules-enabled", "conf.d", "sites-enabled"):
+            (copy_root / directory).mkdir(exist_ok=True)
+        mime = copy_root / "mime.types"
+        if not mime.exists():
+            if DEBIAN_MIME_TYPES.exists():
+                shutil.copyfile(DEBIAN_MIME_TYPES, mime)
+            else:
+                mime.write_text("types {\n}\n")
+        conf = copy_root / "nginx.conf"
+        conf.write_bytes(patch_nginx_conf(conf.read_bytes().decode("utf-8", "surrogateescape"), copy_root)
+                         .encode("utf-8", "surrogateescape"))
+        proc = subprocess.run(
+            [nginx, "-t", "-q", "-p", str(copy_root) + "/", "-c", str(conf)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
+        stderr = proc.stderr.decode("utf-8", "replace").replace(str(copy_root), str(root))
+        return proc.returncode, stderr
