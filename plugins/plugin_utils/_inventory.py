@@ -19,23 +19,23 @@ import re
 LOCATION_TYPES = ("http", "sse", "websocket")
 STATES = ("present", "absent")
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 NAME_HELP = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
 
 HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME_RE = re.compile(r"^%s(?:\.%s)*$" % (HOST_LABEL, HOST_LABEL))
-SERVER_NAME_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*$" % (HOST_LABEL, HOST_LABEL))
+HOSTNAME_RE = re.compile(r"^%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
+SERVER_NAME_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
 SERVER_NAME_HELP = "a host name such as app.example.com, a wildcard such as *.example.com, or '_'"
 
 # A location path is written unquoted; these characters cannot end the
 # directive, open or close a block, start a comment or name a variable.
-PATH_RE = re.compile(r"^/[A-Za-z0-9._~%/@:+,=!*-]{0,255}$")
+PATH_RE = re.compile(r"^/[A-Za-z0-9._~%/@:+,=!*-]{0,255}\Z")
 PATH_HELP = "a path starting with '/' made of letters, digits and . _ ~ % / @ : + , = ! * -"
 
-HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}\Z")
 # Header values are written inside double quotes: no quote, backslash, '$'
 # (a variable), braces, control characters or non-ASCII bytes.
-HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{0,1024}$')
+HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{0,1024}\Z')
 HEADER_VALUE_FORBIDDEN = set('"\\${}')
 HEADER_VALUE_HELP = "printable ASCII up to 1024 characters without \" \\ $ { or }"
 
@@ -52,20 +52,20 @@ TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
 SITE_KEYS = {"name", "server_name", "listen", "locations", "default_server", "state", "tls"}
 UPSTREAM_KEYS = {"name", "servers", "keepalive", "state"}
 LOCATION_KEYS = {"path", "type", "upstream", "proxy_headers", "allowed_origins", "cors", "heartbeat_interval", "verify_url"} | set(TIMEOUT_KEYS)
-VERIFY_URL_RE = re.compile(r"^(?:https?|wss?)://[A-Za-z0-9.\[\]:-]+(?:/[A-Za-z0-9._~%/@:+,=!*&?-]*)?$")
+VERIFY_URL_RE = re.compile(r"^(?:https?|wss?)://[A-Za-z0-9.\[\]:-]+(?:/[A-Za-z0-9._~%/@:+,=!*&?-]*)?\Z")
 TLS_KEYS = {"listen", "certificate", "certificate_key", "certificate_content", "certificate_key_content", "redirect", "hsts_max_age"}
 CORS_KEYS = {"origins", "credentials", "methods", "headers", "max_age"}
 
 # Read timeouts by type when a location sets none (vars/main.yml presets).
 DEFAULT_READ_TIMEOUTS = {"http": 60, "sse": 3600, "websocket": 300}
 
-ORIGIN_RE = re.compile(r"^https?://%s(?:\.%s)*(?::[0-9]{1,5})?$" % (HOST_LABEL, HOST_LABEL))
+ORIGIN_RE = re.compile(r"^https?://%s(?:\.%s)*(?::[0-9]{1,5})?\Z" % (HOST_LABEL, HOST_LABEL))
 ORIGIN_HELP = "an origin such as https://app.example.com or http://localhost:8080 (scheme, host and optional port)"
-FILE_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]+$")
+FILE_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]+\Z")
 FILE_PATH_HELP = "an absolute path of letters, digits and . _ @ + - (no '..')"
-METHOD_RE = re.compile(r"^[A-Z]{1,20}$")
-RATE_RE = re.compile(r"^[1-9][0-9]{0,6}r/[sm]$")
-CIPHER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+METHOD_RE = re.compile(r"^[A-Z]{1,20}\Z")
+RATE_RE = re.compile(r"^[1-9][0-9]{0,6}r/[sm]\Z")
+CIPHER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}\Z")
 
 
 def _is_int(value):
@@ -76,7 +76,7 @@ def _as_int(value):
     """An int, or a string of digits (inventory from INI files), else None."""
     if _is_int(value):
         return value
-    if isinstance(value, str) and value.isdigit() and len(value) <= 10:
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
         return int(value)
     return None
 
@@ -92,12 +92,14 @@ def check_host_port(value, allow_port_only=False):
         return None if 1 <= value <= 65535 else "a port must be 1 to 65535"
     if not isinstance(value, str):
         return "must be a string \"host:port\"" + (" or a port number" if allow_port_only else "")
-    if allow_port_only and value.isdigit():
+    if allow_port_only and value.isascii() and value.isdigit():
         return None if _port_ok(value) else "a port must be 1 to 65535"
     if value.startswith("["):
         host, sep, port = value[1:].partition("]:")
         if not sep:
             return "an IPv6 address must be written \"[address]:port\""
+        if not re.match(r"^[0-9A-Fa-f:.]+\Z", host):
+            return "'%s' is not an IPv6 address (zone ids such as %%eth0 are not supported)" % host
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
@@ -108,7 +110,7 @@ def check_host_port(value, allow_port_only=False):
             return "must be \"host:port\"" + (" or a port number" if allow_port_only else "")
         if not (host == "*" and allow_port_only) and not HOSTNAME_RE.match(host):
             return "'%s' is not an IPv4 address or host name" % host
-    if not port.isdigit() or not _port_ok(port):
+    if not (port.isascii() and port.isdigit()) or not _port_ok(port):
         return "the port must be 1 to 65535"
     return None
 
@@ -310,12 +312,13 @@ class InventoryChecker:
                 self.error(lwhere + ".path", "%r is not %s" % (path, PATH_HELP))
             elif path in seen:
                 self.error(lwhere + ".path", "%r is used twice in this site; each path must be unique" % path)
-            seen.add(path)
+            else:
+                seen.add(path)
             kind = location.get("type")
             if kind not in LOCATION_TYPES:
                 self.error(lwhere + ".type", "%r is not one of: %s" % (kind, ", ".join(LOCATION_TYPES)))
             upstream = location.get("upstream")
-            if upstream_names is not None and upstream not in upstream_names:
+            if upstream_names is not None and (not isinstance(upstream, str) or upstream not in upstream_names):
                 known = ", ".join(sorted(upstream_names)) or "none"
                 self.error(lwhere + ".upstream", "%r is not a present upstream in realtime_proxy_upstreams (defined: %s)" % (upstream, known))
             for key in TIMEOUT_KEYS:
@@ -387,7 +390,7 @@ class InventoryChecker:
             self.error("realtime_proxy_limit_req_rate", "%r is not a rate such as 20r/s or 600r/m, or empty for no limit" % (rate,))
         for index, cidr in enumerate(settings.get("realtime_proxy_trusted_proxies") or []):
             try:
-                if not isinstance(cidr, str) or not re.match(r"^[0-9A-Fa-f:./]+$", cidr):
+                if not isinstance(cidr, str) or not re.match(r"^[0-9A-Fa-f:./]+\Z", cidr):
                     raise ValueError(cidr)
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
@@ -395,8 +398,12 @@ class InventoryChecker:
         for index, cipher in enumerate(settings.get("realtime_proxy_tls_ciphers") or []):
             if not isinstance(cipher, str) or not CIPHER_RE.match(cipher):
                 self.error("realtime_proxy_tls_ciphers[%d]" % index, "%r is not an OpenSSL cipher name" % (cipher,))
-        for index, mime in enumerate(settings.get("realtime_proxy_gzip_types") or []):
-            if not isinstance(mime, str) or not re.match(r"^[a-z0-9!#&^_.+-]+/[a-z0-9!#&^_.+*-]+$", mime):
+        gzip_types = settings.get("realtime_proxy_gzip_types", ["text/plain"])
+        if not isinstance(gzip_types, list) or not gzip_types:
+            self.error("realtime_proxy_gzip_types", "must be a non-empty list of MIME types such as text/css")
+            gzip_types = []
+        for index, mime in enumerate(gzip_types):
+            if not isinstance(mime, str) or not re.match(r"^[a-z0-9!#&^_.+-]+/[a-z0-9!#&^_.+*-]+\Z", mime):
                 self.error("realtime_proxy_gzip_types[%d]" % index, "%r is not a MIME type such as text/css" % (mime,))
 
 
