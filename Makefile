@@ -55,6 +55,8 @@ sanity: venv
 	@bash tools/ansible-test.sh
 
 molecule: setup
+	@# Test hosts are named rtn-*; remove any a stopped earlier run left behind.
+	@docker ps -aq --filter name=^rtn- | xargs -r docker rm -f >/dev/null
 	@set -e; for scenario in $(SCENARIOS); do \
 		echo "== molecule scenario $$scenario"; \
 		molecule test -s $$scenario; \
