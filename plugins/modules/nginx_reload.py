@@ -20,7 +20,7 @@ description:
   - Never restarts nginx, so open connections are not dropped by this module.
   - When nginx is not running, nothing is reloaded and RV(running) is C(false).
 author:
-  - realtime.nginx contributors
+  - realtime.nginx contributors (!UNKNOWN)
 options:
   pid_file:
     description: The nginx master's PID file.
@@ -52,8 +52,7 @@ attributes:
     description: Reads C(/proc), so it needs Linux.
 notes:
   - Uses only the Python standard library on the managed host.
-seealso:
-  - role: realtime.nginx.realtime_proxy
+  - The C(realtime.nginx.realtime_proxy) role activates every configuration change with this module.
 """
 
 EXAMPLES = r"""

@@ -35,11 +35,14 @@ author:
   - realtime.nginx contributors (!UNKNOWN)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: C(nginx -T) only reads, so it runs in check mode as well.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details: Runs as an action plugin on the controller.
 options:

@@ -28,9 +28,11 @@ author:
   - realtime.nginx contributors (!UNKNOWN)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: The module only connects and reads, so it runs normally in check mode.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 options:
   url:
@@ -112,7 +114,7 @@ options:
         buffering proxy.
     type: float
     default: 0.05
-  message:
+  text:
     description:
       - O(mode=websocket) only. Text sent in each text message (a sequence number is appended).
     type: str
@@ -298,7 +300,7 @@ DEFAULTS = {
     'max_events': None,
     'max_event_gap': None,
     'burst_threshold': 0.05,
-    'message': 'realtime.nginx probe',
+    'text': 'realtime.nginx probe',
     'messages': 3,
     'binary_size': 1024,
     'expect_echo': True,
@@ -403,9 +405,10 @@ def run_sse_probe(params):
             if len(in_window) < p['min_events'] and not buffered:
                 failures.append('only %d events arrived within the %.1f s window, expected at least %d'
                                 % (len(in_window), p['window'], p['min_events']))
-            if p['max_event_gap'] is not None and gaps and max(gaps) > p['max_event_gap']:
+            max_gap = p['max_event_gap']
+            if max_gap is not None and gaps and max(gaps) > max_gap:
                 failures.append('the largest gap between events was %.3f s, more than %.3f s'
-                                % (max(gaps), p['max_event_gap']))
+                                % (max(gaps), float(max_gap)))
         if encoding and encoding != 'identity':
             buffered = True
         if failures:
@@ -461,7 +464,7 @@ def run_websocket_probe(params):
         try:
             if p['expect_echo']:
                 for i in range(max(0, p['messages'])):
-                    text = '%s #%d' % (p['message'], i)
+                    text = '%s #%d' % (p['text'], i)
                     start = time.monotonic()
                     client.send_text(text)
                     opcode, data = client.recv_message()
@@ -537,7 +540,7 @@ def main():
             max_events=dict(type='int'),
             max_event_gap=dict(type='float'),
             burst_threshold=dict(type='float', default=0.05),
-            message=dict(type='str', default='realtime.nginx probe'),
+            text=dict(type='str', default='realtime.nginx probe'),
             messages=dict(type='int', default=3),
             binary_size=dict(type='int', default=1024),
             expect_echo=dict(type='bool', default=True),

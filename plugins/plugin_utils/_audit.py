@@ -259,8 +259,7 @@ def build_tree(files, parsed):
 def walk(node):
     for child in node.block or ():
         yield child
-        for sub in walk(child):
-            yield sub
+        yield from walk(child)
 
 
 # --------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""The role's post-deploy verification (verify_url) with realtime_probe.
+
+Converge already applied the inventory with verify_url on the good sse and
+websocket locations, so its passing run is the first proof. Here a change adds
+one websocket and one sse location whose verify_url cannot pass: the play
+fails and names exactly those locations, and not the good ones, which are
+checked in the same run. Then the scenario's own inventory is applied again
+(a change, so verification runs) and passes.
+"""
+
+import copy
+
+import pytest
+from realtime_testkit.playbook import run_role
+
+
+@pytest.fixture(scope="module")
+def name(host):
+    return host.backend.get_hostname()
+
+
+@pytest.fixture(scope="module")
+def sites(variables):
+    return copy.deepcopy(variables["realtime_proxy_sites"])
+
+
+def test_unverifiable_locations_fail_the_play_and_are_named(name, sites, good):
+    locations = sites[0]["locations"]
+    first_bad = len(locations)
+    locations.extend([
+        # the backend only upgrades under /ws/; /plain/ reaches the http
+        # location and gets a JSON 200 instead of 101
+        {"path": "/ws/plain/", "type": "websocket", "upstream": "app",
+         "verify_url": "ws://%s/plain/" % good},
+        # a JSON document, not an event stream
+        {"path": "/sse/info/", "type": "sse", "upstream": "app",
+         "verify_url": "http://%s/api/info" % good},
+    ])
+    run = run_role(name, {"realtime_proxy_sites": sites})
+    assert run.rc != 0, run.output[-3000:]
+    ws_where = "realtime_proxy_sites[0].locations[%d] (/ws/plain/ on site probe)" % first_bad
+    sse_where = "realtime_proxy_sites[0].locations[%d] (/sse/info/ on site probe)" % (first_bad + 1)
+    assert ws_where + " failed its check through nginx: WebSocket ws://%s/plain/ failed the upgrade check" % good \
+        in run.output, run.output[-3000:]
+    assert sse_where + " failed its check through nginx: SSE http://%s/api/info failed: Content-Type is" % good \
+        in run.output, run.output[-3000:]
+    report = run.output[run.output.index("Report locations whose check failed"):]
+    for index in range(1, first_bad):
+        assert "realtime_proxy_sites[0].locations[%d] " % index not in report, report[-3000:]
+
+
+def test_good_locations_pass_the_verification(name, good):
+    """The scenario's inventory again: a change (the bad locations go), checked and passing."""
+    run = run_role(name, {})
+    assert run.rc == 0, run.output[-3000:]
+    for index, url in ((1, "http://%s/sse/verify?count=10&interval=0.2" % good),
+                       (2, "ws://%s/ws/verify" % good),
+                       (3, "ws://%s/ws/guarded/verify" % good)):
+        assert "ok: [%s] => (item=realtime_proxy_sites[0].locations[%d] " % (name, index) in run.output, run.output[-3000:]
+        assert url in run.output
+    assert "failed its check" not in run.output
