@@ -171,9 +171,12 @@ def main():
         os.kill(pid, signal.SIGHUP)
 
     deadline = time.monotonic() + params["timeout"]
+    # Only the master's own lines decide: old workers finishing their streams
+    # may log alerts of their own while the new generation starts.
+    master_tag = " %d#" % pid
     while True:
         lines = read_from(params["error_log"], offset)
-        emerg = [line for line in lines if "[emerg]" in line or "[alert]" in line]
+        emerg = [line for line in lines if ("[emerg]" in line or "[alert]" in line) and master_tag in line]
         new = children(pid) - old
         result.update(log=lines, new_workers=sorted(new))
         if emerg:
