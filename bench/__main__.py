@@ -1,0 +1,66 @@
+"""``python -m bench run [--smoke]``: measure the realtime_proxy role; see bench/README.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+
+from .container import REPO, docker_answers
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run = sub.add_parser("run", help="provision, measure, write JSON, plots and docs/performance.md")
+    run.add_argument("--smoke", action="store_true", help="tiny counts (< 2 minutes): checks the harness works")
+    run.add_argument("--name", default=None, help="container name (rtn-bench; rtn-bench-smoke with --smoke)")
+    run.add_argument("--port-base", type=int, default=None,
+                     help="first of the harness's loopback ports (19000; 19500 with --smoke)")
+    run.add_argument("--out", default=None, help="results JSON (bench-results/results.json)")
+    run.add_argument("--docs", default=None,
+                     help="directory for performance.md and performance/*.png (docs/; none with --smoke)")
+    run.add_argument("--steps", default=None, help="capacity steps, comma separated (1000,2000,...)")
+    run.add_argument("--hold", type=float, default=None, help="seconds each capacity step is held")
+    rep = sub.add_parser("report", help="regenerate plots and docs from an existing results JSON")
+    rep.add_argument("--results", default=str(REPO / "bench-results" / "results.json"))
+    rep.add_argument("--docs", default=str(REPO / "docs"))
+    args = parser.parse_args(argv)
+
+    if args.cmd == "report":
+        from . import report
+        results = json.loads(pathlib.Path(args.results).read_text())
+        report.write(results, pathlib.Path(args.docs))
+        return 0
+
+    why = docker_answers()
+    if why:
+        print("bench: %s (run `make setup` first, see bench/README.md)" % why, file=sys.stderr)
+        return 2
+    from .run import Bench, Settings
+
+    settings = Settings.smoke_settings() if args.smoke else Settings()
+    settings.name = args.name or ("rtn-bench-smoke" if args.smoke else "rtn-bench")
+    settings.port_base = args.port_base or (19500 if args.smoke else 19000)
+    if args.steps:
+        settings.steps = [int(x) for x in args.steps.split(",") if x.strip()]
+    if args.hold:
+        settings.hold_s = args.hold
+    out = pathlib.Path(args.out or REPO / "bench-results" / ("smoke.json" if args.smoke else "results.json"))
+    docs = args.docs if args.docs is not None else (None if args.smoke else str(REPO / "docs"))
+
+    results = Bench(settings).run()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=str))
+    print("bench: results in %s (%.0f s)" % (out, results["runtime_s"]))
+    if docs:
+        from . import report
+        written = report.write(results, pathlib.Path(docs))
+        print("bench: wrote %s" % ", ".join(os.path.relpath(p, os.getcwd()) for p in written))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
