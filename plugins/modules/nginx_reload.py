@@ -39,6 +39,21 @@ options:
     description: Seconds to wait for the new workers.
     type: int
     default: 15
+  rollback_dir:
+    description:
+      - A copy of the previous configuration directory, as M(realtime.nginx.nginx_config) keeps it. When nginx
+        does not apply the reload, this copy is put back into O(conf_dir) and reloaded before the module fails,
+        so the live files match what nginx serves.
+    type: path
+  conf_dir:
+    description: The nginx configuration directory that O(rollback_dir) restores.
+    type: path
+    default: /etc/nginx
+  nginx:
+    description:
+      - The nginx binary. When given, the live configuration is tested with C(nginx -t) before the reload,
+        and a failing test counts as a failed reload.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -93,6 +108,7 @@ import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import restore_tree
 
 
 def master_pid(pid_file):
@@ -148,6 +164,9 @@ def main():
             error_log=dict(type="path", default="/var/log/nginx/error.log"),
             service=dict(type="str"),
             timeout=dict(type="int", default=15),
+            rollback_dir=dict(type="path"),
+            conf_dir=dict(type="path", default="/etc/nginx"),
+            nginx=dict(type="path"),
         ),
         supports_check_mode=True,
     )
@@ -160,33 +179,64 @@ def main():
     if module.check_mode:
         module.exit_json(**result)
 
+    problem = None
+    if params["nginx"]:
+        rc, out, err = module.run_command([params["nginx"], "-t", "-q"])
+        if rc != 0:
+            problem = "nginx -t rejected the live configuration: %s" % (err or out).strip()
+    if problem is None:
+        problem = reload_and_wait(module, pid, old, result)
+    if problem is None:
+        module.exit_json(**result)
+    if params["rollback_dir"] and restore_tree(params["rollback_dir"], params["conf_dir"]):
+        # Reload what was put back, so a later reload does not pick up the
+        # failed files either; its outcome is reported alongside.
+        again = reload_and_wait(module, pid, children(pid), dict(result))
+        problem += (". The previous configuration was put back and reloaded; nginx keeps serving it"
+                    if again is None else ". The previous configuration was put back, but reloading it failed too: " + again)
+    module.fail_json(msg=problem, **result)
+
+
+def reload_and_wait(module, pid, old, result):
+    """Signal a reload and wait for new workers. None on success, else why not."""
+    params = module.params
     offset = log_size(params["error_log"])
     systemctl = module.get_bin_path("systemctl")
     if params["service"] and systemctl and os.path.isdir("/run/systemd/system"):
         rc, out, err = module.run_command([systemctl, "reload", params["service"]])
         if rc != 0:
             result["log"] = read_from(params["error_log"], offset)
-            module.fail_json(msg="systemctl reload %s failed: %s" % (params["service"], (err or out).strip()), **result)
+            return "systemctl reload %s failed: %s" % (params["service"], (err or out).strip())
     else:
         os.kill(pid, signal.SIGHUP)
 
-    deadline = time.monotonic() + params["timeout"]
     # Only the master's own lines decide: old workers finishing their streams
     # may log alerts of their own while the new generation starts.
     master_tag = " %d#" % pid
+    deadline = time.monotonic() + params["timeout"]
     while True:
         lines = read_from(params["error_log"], offset)
         emerg = [line for line in lines if ("[emerg]" in line or "[alert]" in line) and master_tag in line]
         new = children(pid) - old
         result.update(log=lines, new_workers=sorted(new))
         if emerg:
-            module.fail_json(msg="nginx did not apply the new configuration and keeps serving the old one: %s"
-                             % " | ".join(emerg), **result)
+            # The master retries a failing bind() a few times, 500 ms apart;
+            # let it finish before anything else is signalled.
+            settle_deadline = time.monotonic() + 10
+            size = log_size(params["error_log"])
+            while time.monotonic() < settle_deadline:
+                time.sleep(1.0)
+                if log_size(params["error_log"]) == size:
+                    break
+                size = log_size(params["error_log"])
+            emerg = [line for line in read_from(params["error_log"], offset)
+                     if ("[emerg]" in line or "[alert]" in line) and master_tag in line]
+            unique = [line for index, line in enumerate(emerg) if line not in emerg[:index]]
+            return "nginx did not apply the new configuration: %s" % " | ".join(unique)
         if new:
-            module.exit_json(**result)
+            return None
         if time.monotonic() > deadline:
-            module.fail_json(msg="nginx started no new workers within %d s of the reload signal" % params["timeout"],
-                             **result)
+            return "nginx started no new workers within %d s of the reload signal" % params["timeout"]
         time.sleep(0.1)
 
 

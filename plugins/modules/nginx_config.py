@@ -1,0 +1,355 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: realtime.nginx contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: nginx_config
+short_description: Write a set of nginx configuration files, tested as a whole with nginx -t first
+version_added: "0.1.0"
+description:
+  - Compares the given files with the nginx configuration directory. When anything differs, copies the
+    whole directory to a staging directory, applies the change there and tests that complete proposed
+    tree with C(nginx -t -c STAGING/nginx.conf). Only a proposal that nginx accepts is written live.
+  - A rejected proposal fails with nginx's own message, with staging paths shown as live paths, and
+    leaves every live file as it was.
+  - Before writing, the live directory is copied to O(backup_dir), so that O(restore=true) can put it
+    back if nginx then fails to apply the change.
+  - Files are written atomically (a temporary file renamed into place).
+  - One call does all of this on the host, so a run with nothing to change costs one round trip.
+author:
+  - realtime.nginx contributors (!UNKNOWN)
+options:
+  conf_dir:
+    description: The nginx configuration directory. Relative C(include) paths in its C(nginx.conf) make the staged copy
+      validate in place.
+    type: path
+    default: /etc/nginx
+  files:
+    description: The files to write, relative to O(conf_dir).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Path relative to O(conf_dir); it may not leave it.
+        type: str
+        required: true
+      content:
+        description: The file's content.
+        type: str
+        required: true
+      mode:
+        description: Permissions, as an octal string.
+        type: str
+        default: "0644"
+  secret_files:
+    description:
+      - Files such as private keys, as in O(files). Their content never appears in logs or in the diff.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Path relative to O(conf_dir); it may not leave it.
+        type: str
+        required: true
+      content:
+        description: The file's content.
+        type: str
+        required: true
+      mode:
+        description: Permissions, as an octal string.
+        type: str
+        default: "0600"
+  owned_dirs:
+    description:
+      - Directories relative to O(conf_dir) that belong to the caller. They are created, and any file in them
+        that O(files) does not list is removed.
+    type: list
+    elements: str
+    default: []
+  absent:
+    description: Paths relative to O(conf_dir) to remove, such as a distribution's default site.
+    type: list
+    elements: str
+    default: []
+  nginx:
+    description: The nginx binary. When it does not exist (not installed yet), the proposal is not tested.
+    type: path
+    default: /usr/sbin/nginx
+  validate:
+    description: Test the proposal with C(nginx -t) before writing it.
+    type: bool
+    default: true
+  backup_dir:
+    description: Where the live directory is copied before a change is written.
+    type: path
+    default: /var/lib/realtime_nginx/previous
+  restore:
+    description:
+      - Put the copy in O(backup_dir) back into O(conf_dir) instead of writing O(files), removing what the
+        change added. Does nothing when there is no copy.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: In check mode the proposal is still staged and tested, but nothing live is written.
+  diff_mode:
+    support: full
+    description: Shows every file that changes; files from O(secret_files) without their content.
+  platform:
+    platforms: posix
+    support: full
+    description: Needs a POSIX host.
+notes:
+  - Uses only the Python standard library on the managed host.
+  - The role M(realtime.nginx.nginx_reload) module activates what this module writes.
+"""
+
+EXAMPLES = r"""
+- name: Write the proxy configuration once nginx has accepted it
+  realtime.nginx.nginx_config:
+    files:
+      - path: nginx.conf
+        content: "{{ lookup('ansible.builtin.template', 'nginx.conf.j2') }}"
+    owned_dirs: [realtime_proxy, realtime_proxy/sites]
+    absent: [sites-enabled/default]
+  notify: Reload nginx
+"""
+
+RETURN = r"""
+changed_files:
+  description: Files written (or that would be written in check mode), relative to O(conf_dir).
+  returned: always
+  type: list
+  elements: str
+removed_files:
+  description: Files removed (or that would be removed), relative to O(conf_dir).
+  returned: always
+  type: list
+  elements: str
+validated:
+  description: Whether nginx -t tested the proposal.
+  returned: always
+  type: bool
+backup:
+  description: The copy of the previous configuration directory, when a change was written.
+  returned: when a change was written
+  type: str
+"""
+
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import copy_tree, restore_tree
+
+
+class ProposalError(Exception):
+    pass
+
+
+def inside(root, relative):
+    """The absolute path of RELATIVE under ROOT, refusing any that leaves it."""
+    if os.path.isabs(relative) or not relative:
+        raise ProposalError("%r must be a relative path" % relative)
+    path = os.path.normpath(os.path.join(root, relative))
+    if path != root and not path.startswith(root.rstrip("/") + "/"):
+        raise ProposalError("%r leaves %s" % (relative, root))
+    return path
+
+
+def read(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def current_mode(path):
+    try:
+        return stat.S_IMODE(os.lstat(path).st_mode)
+    except OSError:
+        return None
+
+
+def plan(conf_dir, files, owned_dirs, absent):
+    """What differs: (writes, removals), each a list of relative paths."""
+    wanted = set()
+    writes = []
+    for item in files:
+        path = inside(conf_dir, item["path"])
+        wanted.add(path)
+        content = item["content"].encode("utf-8")
+        if read(path) != content or current_mode(path) != int(item["mode"], 8):
+            writes.append(item)
+    removals = []
+    for directory in owned_dirs:
+        top = inside(conf_dir, directory)
+        if not os.path.isdir(top):
+            continue
+        for entry in sorted(os.listdir(top)):
+            path = os.path.join(top, entry)
+            if path in wanted or (os.path.isdir(path) and not os.path.islink(path)):
+                continue
+            removals.append(os.path.relpath(path, conf_dir))
+    for relative in absent:
+        path = inside(conf_dir, relative)
+        if os.path.lexists(path) and relative not in removals:
+            removals.append(relative)
+    return writes, removals
+
+
+def apply(root, writes, removals, owned_dirs):
+    """Write and remove under ROOT; each file is renamed into place."""
+    for directory in owned_dirs:
+        path = inside(root, directory)
+        if not os.path.isdir(path):
+            os.makedirs(path, 0o755)
+    for item in writes:
+        path = inside(root, item["path"])
+        parent = os.path.dirname(path)
+        if not os.path.isdir(parent):
+            os.makedirs(parent, 0o755)
+        handle, temporary = tempfile.mkstemp(dir=parent, prefix=".realtime_nginx.")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(item["content"].encode("utf-8"))
+            os.chmod(temporary, int(item["mode"], 8))
+            os.rename(temporary, path)
+        except BaseException:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+            raise
+    for relative in removals:
+        path = inside(root, relative)
+        if os.path.lexists(path):
+            os.unlink(path)
+
+
+def test_proposal(module, conf_dir, writes, removals, owned_dirs):
+    """Stage the proposal beside a copy of CONF_DIR and run nginx -t on it."""
+    staging = tempfile.mkdtemp(prefix="realtime_nginx.")
+    proposed = os.path.join(staging, "proposed")
+    try:
+        copy_tree(conf_dir, proposed)
+        apply(proposed, writes, removals, module.params["owned_dirs"])
+        command = [module.params["nginx"], "-t", "-q", "-c", os.path.join(proposed, "nginx.conf")]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = process.communicate()
+        message = (err or out).decode("utf-8", "replace").replace(proposed, conf_dir).strip()
+        return process.returncode, message
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def diff_of(conf_dir, writes, removals):
+    diffs = []
+    for item in writes:
+        path = inside(conf_dir, item["path"])
+        before = read(path)
+        if item["secret"]:
+            diffs.append({"before_header": path, "after_header": path,
+                          "before": "(secret content)\n" if before is not None else "",
+                          "after": "(secret content, changed)\n"})
+            continue
+        diffs.append({"before_header": path if before is not None else "/dev/null", "after_header": path,
+                      "before": before.decode("utf-8", "replace") if before is not None else "",
+                      "after": item["content"]})
+    for relative in removals:
+        path = inside(conf_dir, relative)
+        before = read(path) if not os.path.islink(path) else ("symlink to %s\n" % os.readlink(path)).encode()
+        diffs.append({"before_header": path, "after_header": "/dev/null",
+                      "before": (before or b"").decode("utf-8", "replace"), "after": ""})
+    return diffs
+
+
+def restore(module):
+    params = module.params
+    if not os.path.isdir(params["backup_dir"]):
+        module.exit_json(changed=False, changed_files=[], removed_files=[], validated=False,
+                         msg="no previous configuration to restore")
+    if not module.check_mode:
+        restore_tree(params["backup_dir"], params["conf_dir"])
+    module.exit_json(changed=True, changed_files=[], removed_files=[], validated=False, backup=params["backup_dir"],
+                     msg="restored the previous configuration from %s" % params["backup_dir"])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            conf_dir=dict(type="path", default="/etc/nginx"),
+            files=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="str", required=True),
+                content=dict(type="str", required=True),
+                mode=dict(type="str", default="0644"),
+            )),
+            secret_files=dict(type="list", elements="dict", default=[], options=dict(
+                path=dict(type="str", required=True),
+                content=dict(type="str", required=True, no_log=True),
+                mode=dict(type="str", default="0600"),
+            )),
+            owned_dirs=dict(type="list", elements="str", default=[]),
+            absent=dict(type="list", elements="str", default=[]),
+            nginx=dict(type="path", default="/usr/sbin/nginx"),
+            validate=dict(type="bool", default=True),
+            backup_dir=dict(type="path", default="/var/lib/realtime_nginx/previous"),
+            restore=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["restore"]:
+        restore(module)
+    conf_dir = params["conf_dir"].rstrip("/") or "/"
+    files = [dict(item, secret=False) for item in params["files"]]
+    files += [dict(item, secret=True) for item in params["secret_files"]]
+    try:
+        writes, removals = plan(conf_dir, files, params["owned_dirs"], params["absent"])
+        missing_dirs = [d for d in params["owned_dirs"] if not os.path.isdir(inside(conf_dir, d))]
+    except ProposalError as exc:
+        module.fail_json(msg=str(exc))
+    result = dict(changed=bool(writes or removals or missing_dirs),
+                  changed_files=[item["path"] for item in writes], removed_files=removals, validated=False)
+    if module._diff:
+        result["diff"] = diff_of(conf_dir, writes, removals)
+    if not result["changed"]:
+        module.exit_json(**result)
+
+    if params["validate"]:
+        if os.path.exists(params["nginx"]):
+            rc, message = test_proposal(module, conf_dir, writes, removals, params["owned_dirs"])
+            if rc != 0:
+                result.update(changed=False, msg="nginx rejected the proposed configuration, so nothing was "
+                                                 "changed and nginx keeps serving the current one. nginx said: "
+                                                 + message)
+                module.fail_json(**result)
+            result["validated"] = True
+        else:
+            module.warn("%s is not installed yet, so the proposal was not tested with nginx -t" % params["nginx"])
+
+    if module.check_mode:
+        module.exit_json(**result)
+
+    # The copy holds private keys too: only root may read it.
+    parent = os.path.dirname(params["backup_dir"].rstrip("/"))
+    if not os.path.isdir(parent):
+        os.makedirs(parent, 0o700)
+    os.chmod(parent, 0o700)
+    copy_tree(conf_dir, params["backup_dir"])
+    result["backup"] = params["backup_dir"]
+    apply(conf_dir, writes, removals, params["owned_dirs"])
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
