@@ -1,0 +1,159 @@
+"""Helpers for scenario tests that look at nginx on a test host and at loopback ports.
+
+Everything here is bounded in time: every wait has a deadline, every socket a
+timeout. Ports are loopback ports of the calling scenario; the test hosts
+share the machine's network, so a socket opened here is seen by nginx in the
+container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Optional
+
+__all__ = ["HttpAnswer", "http_get", "nginx_processes", "port_accepts", "wait_for_port",
+           "held_port", "full_backlog_port", "file_state", "log_offset", "log_since"]
+
+
+@dataclass
+class HttpAnswer:
+    status: int = 0          # 0: no HTTP answer at all, see error
+    body: bytes = b""
+    headers: dict = field(default_factory=dict)  # lowercase keys
+    elapsed: float = 0.0
+    error: Optional[str] = None
+
+
+class _NoProxy(urllib.request.ProxyHandler):
+    def __init__(self):
+        super().__init__({})  # a stray HTTP_PROXY must never sit in front of the nginx under test
+
+
+_OPENER = urllib.request.build_opener(_NoProxy())
+
+
+def http_get(url: str, *, timeout: float = 10.0, headers: Optional[dict] = None) -> HttpAnswer:
+    """GET URL; HTTP error statuses are answers, not exceptions. Never raises for network errors."""
+    answer = HttpAnswer()
+    started = time.monotonic()
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            answer.status = response.status
+            answer.headers = {k.lower(): v for k, v in response.headers.items()}
+            answer.body = response.read(1024 * 1024)
+    except urllib.error.HTTPError as exc:
+        answer.status = exc.code
+        answer.headers = {k.lower(): v for k, v in exc.headers.items()}
+        answer.body = exc.read(1024 * 1024)
+    except (OSError, urllib.error.URLError) as exc:
+        answer.error = repr(exc)
+    answer.elapsed = time.monotonic() - started
+    return answer
+
+
+def nginx_processes(host, pid_file: str = "/run/nginx.pid") -> tuple:
+    """(master PID, frozenset of its children's PIDs) of nginx on a testinfra host, read from /proc."""
+    script = (
+        "import os\n"
+        "master = int(open(%r).read().strip())\n"
+        "kids = []\n"
+        "for e in os.listdir('/proc'):\n"
+        "    if e.isdigit():\n"
+        "        try:\n"
+        "            s = open('/proc/%%s/stat' %% e).read()\n"
+        "        except OSError:\n"
+        "            continue\n"
+        "        if s[s.rfind(')') + 2:].split()[1] == str(master):\n"
+        "            kids.append(e)\n"
+        "print(master, ' '.join(sorted(kids)))\n" % pid_file)
+    out = host.check_output("python3 -c %s" % shlex.quote(script)).split()
+    return int(out[0]), frozenset(int(pid) for pid in out[1:])
+
+
+def port_accepts(port: int, *, timeout: float = 2.0) -> bool:
+    """Whether something accepts a TCP connection on 127.0.0.1:PORT within TIMEOUT."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(port: int, *, timeout: float = 20.0) -> bool:
+    """Poll 127.0.0.1:PORT every 0.2 s until it accepts, for at most TIMEOUT s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_accepts(port, timeout=1.0):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@contextlib.contextmanager
+def held_port(port: int):
+    """Listen on 127.0.0.1:PORT in this process for the block, like a foreign service would.
+
+    nginx cannot bind the address while this socket listens. SO_REUSEADDR is
+    set so that connections accepted here leave no TIME_WAIT that would still
+    block nginx's bind() after the block. Yields the listening socket (timeout
+    5 s) so a test can accept on it.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(8)
+        sock.settimeout(5)
+        yield sock
+    finally:
+        sock.close()
+
+
+@contextlib.contextmanager
+def full_backlog_port(port: int):
+    """A listener on 127.0.0.1:PORT whose accept queue is full, so new SYNs are dropped.
+
+    Linux drops a SYN for a listener whose accept queue is full, so a connect()
+    to the port neither succeeds nor is refused: it hangs until the client's
+    own timeout, like a black-holed backend, without leaving loopback. Yields
+    True when a probe connect indeed timed out.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers = []
+    try:
+        listener.bind(("127.0.0.1", port))
+        listener.listen(0)  # accept queue of one connection
+        for _ in range(2):  # the first fills the queue, the second's SYN is already dropped
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.2)
+        yield not port_accepts(port, timeout=1.0)
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+
+
+def file_state(host, path: str) -> str:
+    """sha256, mode, owner, inode and mtime of PATH on a testinfra host, in one comparable line."""
+    return host.check_output("sha256sum %s | cut -d' ' -f1; stat -c '%%a %%U:%%G inode=%%i mtime=%%Y' %s"
+                             % (shlex.quote(path), shlex.quote(path))).replace("\n", " ")
+
+
+def log_offset(host, path: str = "/var/log/nginx/error.log") -> int:
+    """Current size of a log file on the host (0 if missing), to read what is written after it."""
+    return int(host.check_output("stat -c %%s %s 2>/dev/null || echo 0" % shlex.quote(path)).strip() or 0)
+
+
+def log_since(host, offset: int, path: str = "/var/log/nginx/error.log") -> str:
+    """What was written to a log file on the host after OFFSET."""
+    return host.check_output("tail -c +%d %s" % (offset + 1, shlex.quote(path)))
