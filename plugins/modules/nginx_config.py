@@ -146,7 +146,6 @@ backup:
 import os
 import shutil
 import stat
-import subprocess
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -244,10 +243,8 @@ def test_proposal(module, conf_dir, writes, removals, owned_dirs):
         copy_tree(conf_dir, proposed)
         apply(proposed, writes, removals, module.params["owned_dirs"])
         command = [module.params["nginx"], "-t", "-q", "-c", os.path.join(proposed, "nginx.conf")]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out, err = process.communicate()
-        message = (err or out).decode("utf-8", "replace").replace(proposed, conf_dir).strip()
-        return process.returncode, message
+        rc, out, err = module.run_command(command)
+        return rc, (err or out).replace(proposed, conf_dir).strip()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -293,7 +290,7 @@ def main():
                 content=dict(type="str", required=True),
                 mode=dict(type="str", default="0644"),
             )),
-            secret_files=dict(type="list", elements="dict", default=[], options=dict(
+            secret_files=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
                 path=dict(type="str", required=True),
                 content=dict(type="str", required=True, no_log=True),
                 mode=dict(type="str", default="0600"),
