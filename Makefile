@@ -16,14 +16,17 @@ export PY_COLORS := 0
 # collection keeps its scenarios at the top level.
 export MOLECULE_NO_LOG := false
 
-SCENARIOS ?= default failures reload security layers probe
+# In two lanes: default, layers, security | reload, failures, probe.
+SCENARIOS ?= default reload layers failures security probe
+MOLECULE_LANES ?= 2
 
 .PHONY: help setup venv docker images demo demo-clean test lint unit sanity molecule bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
 	@echo "make demo-clean remove the demo container"
-	@echo "make test       the whole suite: lint, unit tests, molecule scenarios ($(SCENARIOS))"
+	@echo "make test       the whole suite: lint, unit tests, ansible-test, molecule scenarios ($(SCENARIOS))"
+	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 
 setup: venv docker images
 
@@ -59,10 +62,10 @@ sanity: venv
 molecule: setup
 	@# Test hosts are named rtn-*; remove any a stopped earlier run left behind.
 	@docker ps -aq --filter name=^rtn- | xargs -r docker rm -f >/dev/null
-	@set -e; for scenario in $(SCENARIOS); do \
-		echo "== molecule scenario $$scenario"; \
-		molecule test -s $$scenario; \
-	done
+	@bash tools/run-scenarios.sh -j $(MOLECULE_LANES) $(SCENARIOS)
+
+bench: setup
+	python -m bench run
 
 clean:
 	rm -rf build .venv

@@ -36,7 +36,7 @@ def sh(cmd, *, timeout: float = 120, check: bool = True, **kw) -> subprocess.Com
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kw)
     if check and done.returncode != 0:
         raise RuntimeError("%s failed (rc %d): %s" % (" ".join(map(str, cmd))[:200], done.returncode,
-                                                     (done.stderr or done.stdout)[-2000:]))
+                                                      (done.stderr or done.stdout)[-2000:]))
     return done
 
 

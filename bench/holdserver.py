@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """A lean backend for the capacity and reload benchmarks: many idle streams, little CPU.
 
 ``tests/realtime_testkit/backend.py`` polls every open SSE stream four times a
@@ -62,7 +61,7 @@ class Hold(asyncio.Protocol):
             head, self.buf = self.buf[:end].decode("latin-1"), self.buf[end + 4:]
             headers = {}
             for line in head.split("\r\n")[1:]:
-                key, _, value = line.partition(":")
+                key, unused, value = line.partition(":")
                 headers[key.strip().lower()] = value.strip()
             if headers.get("upgrade", "").lower() == "websocket" and "sec-websocket-key" in headers:
                 accept = base64.b64encode(hashlib.sha1(headers["sec-websocket-key"].encode() + _GUID).digest())
@@ -161,7 +160,7 @@ async def serve(ports, heartbeat: float, lifetime: float, name: str):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--port", type=int, action="append", required=True)
     parser.add_argument("--heartbeat", type=float, default=5.0)
     parser.add_argument("--lifetime", type=float, default=1800.0)

@@ -49,7 +49,7 @@ async def run(spec: dict) -> dict:
     stop = asyncio.Event()
     started = time.monotonic()
     sizes = [min(batch, n - i) for i in range(0, n, batch)]
-    readies = [asyncio.Event() for _ in sizes]
+    readies = [asyncio.Event() for unused in sizes]
 
     async def one(index: int, size: int) -> HoldResult:
         await asyncio.sleep(index * gap)
@@ -83,7 +83,7 @@ async def run(spec: dict) -> dict:
                         [s for r in results for s in r.streams])
     summary = merged.summary(before=spec.get("before")).as_dict()
     return {
-        "spec": {k: v for k, v in spec.items()},
+        "spec": dict(spec),
         "summary": summary,
         "closes": sorted(s.closed_at for s in merged.streams if s.closed_at is not None),
         "resumed_at": sorted(s.resume.opened_at for s in merged.streams

@@ -242,7 +242,7 @@ def markdown(results: dict) -> str:
                 goals.append(("%d concurrent streams, 0 failures, <= %g KB nginx memory per stream (%s)" % (
                     GOAL_STREAMS, GOAL_KB_PER_STREAM, name),
                     "step not reached: ceiling %d held (%s)" % (cap["ceilings"][name]["held_max"],
-                                                              _bound(cap, name)), False, ""))
+                                                                _bound(cap, name)), False, ""))
             else:
                 kb = _fresh_kb(cap, step)
                 ok = step["failed"] == 0 and (kb or 1e9) <= GOAL_KB_PER_STREAM
@@ -264,7 +264,7 @@ def markdown(results: dict) -> str:
     add("")
     add("| goal | measured | verdict |")
     add("| --- | --- | --- |")
-    for goal, measured, ok, _ in goals:
+    for goal, measured, ok, unused in goals:
         add("| %s | %s | %s |" % (goal, measured, _met(ok)))
     add("")
     add("Why, where a goal is not met, is in each section below.")
@@ -287,8 +287,8 @@ def markdown(results: dict) -> str:
         for name in ("direct", "role", "naive"):
             d = sse["delay_ms"][name]
             add("| %s | %d | %s | %s | %s | %s | %s |" % (name, d.get("n", 0), d.get("p50"), d.get("p90"),
-                                                         d.get("p99"), d.get("max"),
-                                                         sse["first_event_delay_ms"][name].get("p50")))
+                                                          d.get("p99"), d.get("max"),
+                                                          sse["first_event_delay_ms"][name].get("p50")))
         add("")
         if "added_ms" in sse:
             add("Added by the role over direct: p50 %+.3f ms, p99 %+.3f ms (ratio p50 x%s, p99 x%s). The naive "
@@ -317,7 +317,7 @@ def markdown(results: dict) -> str:
         for name in ("direct", "role"):
             d = ws["rtt_ms"][name]
             add("| %s | %d | %s | %s | %s | %s | %d |" % (name, d.get("n", 0), d.get("p50"), d.get("p90"),
-                                                         d.get("p99"), ws["msgs_per_s"][name], ws["errors"][name]))
+                                                          d.get("p99"), ws["msgs_per_s"][name], ws["errors"][name]))
         add("")
         if "added_ms" in ws:
             add("Through the role: RTT p50 %+.3f ms (x%s), p99 %+.3f ms (x%s); throughput x%s of direct. "
@@ -387,7 +387,7 @@ def markdown(results: dict) -> str:
         add("| --- | --- |")
         add("| streams open before the first reload | %d of %d |" % (rel["opened"], rel["streams"]))
         add("| dropped before worker_shutdown_timeout (%d s) | %d |" % (rel["worker_shutdown_timeout_s"],
-                                                                      rel["dropped_before_timeout"]))
+                                                                        rel["dropped_before_timeout"]))
         add("| cut when the timeout ran out | %d (reconnected: %d) |" % (rel["cut_at_timeout"], rel["reconnected"]))
         add("| new connections during the reloads: failed / made | %d / %d (latency p50 %s ms, p99 %s ms) |" % (
             nc["failed"], nc["attempted"], nc["latency_ms"].get("p50"), nc["latency_ms"].get("p99")))
@@ -423,8 +423,8 @@ def markdown(results: dict) -> str:
             if not c:
                 continue
             add("| %s | %.1f | %s | %s | %s |" % (label, c["wall_s"], c["recap"].get("ok"), c["recap"].get("changed"),
-                                                 "; ".join("%s %.1f" % (t["task"].replace("realtime.nginx.realtime_proxy : ", ""),
-                                                                        t["seconds"]) for t in c["slowest_tasks"][:4])))
+                                                  "; ".join("%s %.1f" % (t["task"].replace("realtime.nginx.realtime_proxy : ", ""),
+                                                                         t["seconds"]) for t in c["slowest_tasks"][:4])))
         add("")
     add("## Reproducing")
     add("")

@@ -153,7 +153,7 @@ class Bench:
         self.s = settings
         self.c = Container(settings.name)
         self.procs = Procs()
-        self.results: dict = {"settings": {k: v for k, v in vars(settings).items()}}
+        self.results: dict = {"settings": dict(vars(settings))}
         self.started = time.monotonic()
 
     # ---------------------------------------------------------- setup
@@ -291,7 +291,7 @@ class Bench:
         for r in range(s.sse_rounds):
             for name in order[r % 3:] + order[:r % 3]:  # rotate so no config always goes first
                 res = await asyncio.gather(*(read_sse(urls[name], count=s.sse_events, timeout=timeout)
-                                             for _ in range(s.sse_streams)))
+                                             for unused in range(s.sse_streams)))
                 for one in res:
                     d = delays(one)
                     got[name].extend(d)
@@ -322,7 +322,7 @@ class Bench:
             for name in (list(urls) if r % 2 == 0 else list(urls)[::-1]):
                 t0 = time.monotonic()
                 res = await asyncio.gather(*(ws_echo(urls[name], [payload] * s.ws_messages, timeout=60)
-                                             for _ in range(s.ws_sockets)))
+                                             for unused in range(s.ws_sockets)))
                 wall = time.monotonic() - t0
                 n = 0
                 for one in res:
@@ -360,7 +360,7 @@ class Bench:
                         "n": size, "duration": duration, "batch": 200, "batch_gap": 0.2,
                         "ping_interval": ping_interval, "resume": resume, "resume_delay": 1.0}
                 env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"),
-                                                                    os.environ.get("PYTHONPATH", "")]))
+                                                                   os.environ.get("PYTHONPATH", "")]))
                 # stderr to a file: a full pipe would block the client mid-run
                 errfile = tempfile.TemporaryFile("w+")
                 proc = self.procs.start([sys.executable, "-m", "bench.loadproc", json.dumps(spec)],

@@ -343,7 +343,8 @@ class InventoryChecker:
                 beat = _as_int(location["heartbeat_interval"])
                 read = _as_int(location.get("read_timeout", DEFAULT_READ_TIMEOUTS.get(kind, 60)))
                 if beat is None or not 1 <= beat <= MAX_TIMEOUT:
-                    self.error(lwhere + ".heartbeat_interval", "%r is not a whole number of seconds from 1 to %d" % (location["heartbeat_interval"], MAX_TIMEOUT))
+                    self.error(lwhere + ".heartbeat_interval",
+                               "%r is not a whole number of seconds from 1 to %d" % (location["heartbeat_interval"], MAX_TIMEOUT))
                 elif read is not None and beat >= read:
                     self.error(lwhere + ".read_timeout",
                                "%d s is not longer than heartbeat_interval (%d s); nginx would close idle streams between "

@@ -299,7 +299,7 @@ async def _run_bounded(tasks, stop: Optional[asyncio.Event], deadline: float) ->
             if left <= 0:
                 break
             waiting = pending | ({stopper} if stopper else set())
-            done, _ = await asyncio.wait(waiting, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            done, unused = await asyncio.wait(waiting, timeout=left, return_when=asyncio.FIRST_COMPLETED)
             pending -= done
             if stopper is not None and stopper in done:
                 break
@@ -611,7 +611,7 @@ async def request_loop(url: str, *, count: int, duration: float, concurrency: in
             result.records.append(RequestRecord(wall, time.monotonic() - mono, status, error))
 
     async with aiohttp.ClientSession(connector=connector, trust_env=False) as session:
-        workers = [asyncio.ensure_future(worker(session)) for _ in range(concurrency)]
+        workers = [asyncio.ensure_future(worker(session)) for unused in range(concurrency)]
         # Workers stop by themselves; the extra margin covers the last requests in flight.
         await _run_bounded(workers, None, deadline + timeout + 1.0)
     result.records.sort(key=lambda r: r.started_at)

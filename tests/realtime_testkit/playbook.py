@@ -47,6 +47,6 @@ def config_checksums(host, conf_dir: str = "/etc/nginx") -> dict:
         "find %s \\( -type f -o -type l \\) -printf '%%p\\t%%l\\n' | sort" % conf_dir)
     sums = {}
     for line in listing.splitlines():
-        path, _, target = line.partition("\t")
+        path, unused, target = line.partition("\t")
         sums[path] = "link:" + target if target else host.check_output("sha256sum %s" % path).split()[0]
     return sums

@@ -10,12 +10,18 @@ argument-spec check and ``nginx -t``:
   (owned_files()) on realtime_proxy_upstreams and realtime_proxy_sites, as in
   tasks/check_input.yml;
 * templating: ansible-core's own Templar with the searchpath, template vars
-  (``ansible_managed``...) and Jinja overrides the ``template`` action plugin
-  uses, the loop item in ``realtime_proxy__file`` (tasks/configure_stage.yml);
+  (``ansible_managed``...) and Jinja overrides (trim_blocks, nothing else)
+  that the ``template`` lookup uses, the loop item in
+  ``realtime_proxy__file`` (tasks/render.yml); the secret items (certificates
+  and keys given as PEM text) are not templated: their ``content`` is
+  written as it is, with their ``mode``, as nginx_config's secret_files;
 * output: ROOT/<file.path>, under the role's owned directories only (the role
   creates exactly those; a path that needs another directory fails here as it
   would on a host). A path that resolves outside ROOT is never written:
-  ``PathEscape`` is raised instead.
+  ``PathEscape`` is raised instead. Certificates and keys given as PEM text
+  land in realtime_proxy/tls/NAME.crt and .key (0600 for a key), also
+  inside ROOT; certificates given as paths are only named in the site file,
+  never read or copied.
 
 ``validate_tree(root)`` runs ``nginx -t`` on a copy of the tree (see its doc
 for exactly what it patches) and ``inventory_check(settings)`` runs the two
@@ -27,6 +33,7 @@ reused: a render of a typical tree takes a few milliseconds.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import pathlib
@@ -75,7 +82,7 @@ def _checked_variables():
 
 CHECKED_VARIABLES = _checked_variables()
 
-# What the template action plugin passes to Jinja by default.
+# What the template lookup (and the template action) passes to Jinja by default.
 TEMPLATE_OVERRIDES = dict(trim_blocks=True, lstrip_blocks=False, newline_sequence="\n")
 
 
@@ -153,7 +160,14 @@ class _Role:
         # The validator deep-copies what it validates and returns; the role's
         # variables stay as they were (the role does not use the coerced values).
         args = {name: merged[name] for name in self.argument_spec if name in merged}
-        result = self._validator.validate(args, validate_role_argument_spec=True)
+        try:
+            result = self._validator.validate(args, validate_role_argument_spec=True)
+        except Exception as exc:  # pylint: disable=broad-except
+            # ansible-core's validator raises on some values of the wrong type
+            # (a number where a dict with suboptions belongs, such as
+            # ``cors: 0`` or ``tls: 5``: TypeError in set_fallbacks). The
+            # validate_argument_spec task then fails: the role stops there.
+            return ["argument spec validation failed: %s: %s" % (type(exc).__name__, exc)]
         return list(result.error_messages)
 
     def render(self, name, variables):
@@ -214,7 +228,7 @@ def render_tree(settings, root):
     """Render the role's files for SETTINGS into ROOT; return the written paths.
 
     ROOT stands for the staging directory's ``proposed/``. The role's owned
-    directories are created first (tasks/configure_stage.yml), nothing else.
+    directories are created first (nginx_config's owned_dirs), nothing else.
     """
     root = pathlib.Path(root)
     the_role = role()
@@ -228,12 +242,60 @@ def render_tree(settings, root):
         dest = os.path.join(str(root), item["path"])
         if not _inside(root, dest):
             raise PathEscape("%r would be written outside %s" % (item["path"], root))
-        merged["realtime_proxy__file"] = item
-        text = the_role.render(item["template"], merged)
-        with open(dest, "wb") as handle:
-            handle.write(text.encode("utf-8", errors="surrogateescape"))
+        if item.get("secret"):
+            text = item["content"]  # tasks/render.yml: content as given, never templated
+        else:
+            merged["realtime_proxy__file"] = item
+            text = the_role.render(item["template"], merged)
+        _write(dest, text.encode("utf-8", errors="surrogateescape"), int(item.get("mode", "0644"), 8))
         written.append(pathlib.Path(dest))
     return written
+
+
+def _write(dest, data, mode):
+    """Write DATA to DEST with MODE, as nginx_config's ``mode`` does.
+
+    The file is created with MODE (a key is never readable by others, not
+    even for a moment) and never through a symlink; an existing file gets
+    MODE too.
+    """
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            fd = None
+            handle.write(data)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+# --------------------------------------------------------------------------
+# a certificate for nginx -t
+# --------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def self_signed_certificate():
+    """A self-signed EC P-256 certificate for localhost and its key, for inventories that nginx -t must load.
+
+    Made with the openssl CLI once per process, in a private temporary
+    directory removed at exit. Returns {"cert": path, "key": path,
+    "cert_pem": text, "key_pem": text}, or None when openssl is missing.
+    The paths are absolute and made of characters the role's checks accept
+    in tls.certificate, unless TMPDIR itself has others.
+    """
+    openssl = shutil.which("openssl")
+    if not openssl:
+        return None
+    directory = tempfile.mkdtemp(prefix="rtn-tls-")
+    atexit.register(shutil.rmtree, directory, True)
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost"],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True, timeout=60)
+    os.chmod(key, 0o600)
+    return {"cert": cert, "key": key,
+            "cert_pem": pathlib.Path(cert).read_text(), "key_pem": pathlib.Path(key).read_text()}
 
 
 # --------------------------------------------------------------------------
@@ -282,7 +344,9 @@ def validate_tree(root, nginx=NGINX):
     Then nginx.conf is patched as patch_nginx_conf() describes and nginx runs
     with ``-p COPY -c COPY/nginx.conf``, so relative includes resolve in the
     copy and the compiled-in prefix is never used. Nothing outside the copy is
-    read, except mime.types and nginx's own binary, or written.
+    written; nothing outside it is read except mime.types, nginx's own binary
+    and the certificate and key files a site names by absolute path
+    (``tls.certificate``/``tls.certificate_key``).
     """
     root = pathlib.Path(root)
     with tempfile.TemporaryDirectory(prefix="rtn-nginx-t.") as tmp:

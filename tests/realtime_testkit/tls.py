@@ -164,11 +164,11 @@ def legacy_tls_server(port: int, cert: str, key: str, *, version: str = "TLSv1.1
     stop = threading.Event()
 
     def serve():
-        for _ in range(8):  # bounded: a few handshakes, then the thread ends
+        for unused in range(8):  # bounded: a few handshakes, then the thread ends
             conn = None
             while not stop.is_set():
                 try:
-                    conn, _ = listener.accept()
+                    conn, unused = listener.accept()
                     break
                 except socket.timeout:
                     continue

@@ -109,7 +109,7 @@ async def raw_handshake(host: str, port: int, path: str,
     64 KiB arrived; never raises on timeout.
     """
     items = list(headers.items()) if isinstance(headers, dict) else list(headers)
-    if not any(k.lower() == "host" for k, _ in items):
+    if not any(k.lower() == "host" for k, unused in items):
         items.insert(0, ("Host", "%s:%d" % (host, port)))
     head = "GET %s HTTP/1.1\r\n" % path + "".join("%s: %s\r\n" % kv for kv in items) + "\r\n"
     deadline = time.monotonic() + timeout

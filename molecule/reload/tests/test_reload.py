@@ -293,7 +293,7 @@ def _table(fig):
         ("master pid", "%s -> %s" % (fig["workers"]["master_before"], fig["workers"]["master_after"])),
         ("error.log alerts", str(len(fig["error_log_since_reload"]["alerts"]))),
     ]
-    width = max(len(k) for k, _ in rows)
+    width = max(len(k) for k, unused in rows)
     return "\n".join("%-*s  %s" % (width, k, v) for k, v in rows)
 
 

@@ -25,7 +25,7 @@ def test_foreign_origin_is_refused_before_the_backend(base, seen, marker, origin
 
 
 def test_missing_origin_is_refused_before_the_backend(port, seen, marker, ws_handshake):
-    headers, _ = ws_handshake()
+    headers, unused = ws_handshake()
     answer = asyncio.run(raw_handshake("127.0.0.1", port, "/ws/guarded/echo?%s" % marker, headers))
     assert answer.status == 403, (answer.status, answer.headers)
     assert seen(marker) == [], "a handshake without Origin reached the backend"

@@ -55,7 +55,7 @@ def test_container_removed(smoke):
 
 
 def test_machine_and_converge(smoke):
-    results, _ = smoke
+    results, unused = smoke
     machine = results["machine"]
     assert machine["nproc"] >= 1 and machine["mem_gib"] > 0
     assert machine["nginx"].startswith("nginx/")
@@ -105,7 +105,7 @@ def test_reload(smoke):
 
 
 def test_report_written(smoke):
-    _, docs = smoke
+    unused, docs = smoke
     text = (docs / "performance.md").read_text()
     for heading in ("## Machine", "## Goals", "## 1. SSE", "## 2. WebSocket", "## 3. Concurrent",
                     "## 4. Reload", "## 5. Role run time"):

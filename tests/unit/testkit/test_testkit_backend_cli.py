@@ -8,9 +8,8 @@ import time
 import httpx
 
 
-
 def _cli(base, env, timeout=30):
-    return subprocess.run([sys.executable, "-m", "realtime_testkit", "show", "--base", base],
+    return subprocess.run([sys.executable, "-m", "realtime_testkit", "show", "--base", base], check=False,
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 

@@ -78,7 +78,7 @@ def nginx_tree():
 
 
 def _nginx_T(tmp):
-    proc = subprocess.run([NGINX, '-T', '-p', tmp, '-c', os.path.join(tmp, 'nginx.conf')],
+    proc = subprocess.run([NGINX, '-T', '-p', tmp, '-c', os.path.join(tmp, 'nginx.conf')], check=False,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     assert proc.returncode == 0, proc.stderr.decode()
     return proc.stdout.decode()
@@ -130,7 +130,7 @@ def _playbook(tmp, *extra):
     cmd = [os.path.join(BIN, 'ansible-playbook'), 'realtime.nginx.audit', '-i', _inventory(tmp),
            '-e', 'realtime_audit_become=false', '-e', 'realtime_audit_nginx_path=%s' % NGINX,
            '-e', 'realtime_audit_config_file=%s' % os.path.join(tmp, 'nginx.conf')] + list(extra)
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_ansible_env(tmp), timeout=180)
+    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_ansible_env(tmp), timeout=180, check=False)
 
 
 @needs_nginx
@@ -180,7 +180,7 @@ def test_action_plugin_with_config_text(tmp_path):
         % (json.dumps(os.path.join(REPO_ROOT, 'tests', 'unit', 'audit_configs', 'sse_gzip.conf')),
            json.dumps(str(tmp_path / 'out.json'))))
     cmd = [os.path.join(BIN, 'ansible-playbook'), str(playbook), '-i', 'localhost,', '-c', 'local']
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_ansible_env(str(tmp_path)),
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_ansible_env(str(tmp_path)), check=False,
                           timeout=180)
     assert proc.returncode == 0, proc.stdout.decode()
     result = json.loads((tmp_path / 'out.json').read_text())
