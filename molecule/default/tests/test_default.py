@@ -8,16 +8,10 @@ import asyncio
 import json
 import urllib.request
 
-import pytest
+from realtime_testkit.fixtures import base, variables  # noqa: F401 (shared fixtures)
 from realtime_testkit.playbook import config_checksums, run_role
 from realtime_testkit.sse import assert_streamed, read_sse
 from realtime_testkit.ws import ws_echo
-
-
-@pytest.fixture(scope="module")
-def base(host):
-    port = host.ansible.get_variables()["realtime_test_proxy_port"]
-    return "127.0.0.1:%d" % port
 
 
 def test_nginx_config_is_valid(host):

@@ -16,6 +16,7 @@ import asyncio
 import json
 
 import pytest
+from realtime_testkit.fixtures import base, name, variables  # noqa: F401 (shared fixtures)
 from realtime_testkit.hosts import http_get
 from realtime_testkit.playbook import config_checksums, run_role
 from realtime_testkit.sse import assert_streamed, read_sse
@@ -28,21 +29,6 @@ FOREIGN = ["/etc/nginx/conf.d/keep-me.conf", "/etc/nginx/sites-available/custom"
 
 def tail(output, size=4000):
     return output[-size:]
-
-
-@pytest.fixture(scope="module")
-def name(host):
-    return host.backend.get_hostname()
-
-
-@pytest.fixture(scope="module")
-def variables(host):
-    return host.ansible.get_variables()
-
-
-@pytest.fixture(scope="module")
-def base(variables):
-    return "127.0.0.1:%d" % variables["realtime_test_proxy_port"]
 
 
 @pytest.fixture

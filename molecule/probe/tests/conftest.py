@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 
 import pytest
+from realtime_testkit.fixtures import variables  # noqa: F401 (shared fixtures)
 
 
 class Probe:
@@ -44,11 +45,6 @@ class Probe:
 @pytest.fixture(scope="module")
 def probe(host):
     return Probe(host.backend.get_hostname())
-
-
-@pytest.fixture(scope="module")
-def variables(host):
-    return host.ansible.get_variables()
 
 
 @pytest.fixture(scope="module")

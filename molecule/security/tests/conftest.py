@@ -17,19 +17,10 @@ import os
 import uuid
 
 import pytest
+from realtime_testkit.fixtures import name, variables  # noqa: F401 (shared fixtures)
 from realtime_testkit.hosts import http_get
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
-
-@pytest.fixture(scope="module")
-def name(host):
-    return host.backend.get_hostname()
-
-
-@pytest.fixture(scope="module")
-def variables(host):
-    return host.ansible.get_variables()
 
 
 @pytest.fixture(scope="module")
