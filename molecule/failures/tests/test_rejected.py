@@ -4,9 +4,6 @@ Each change passes the role's input checks but not nginx: the play must fail
 with nginx's own message, leave every file under /etc/nginx byte for byte as
 it was, keep nginx serving the old configuration, and the next run with good
 inventory must apply a new configuration normally.
-
-Not covered: a certificate path that does not exist, because the role has no
-TLS variables yet.
 """
 
 import copy
@@ -39,7 +36,17 @@ def duplicate_default_server(variables):
     return {"realtime_proxy_sites": sites}
 
 
+def missing_certificate(variables):
+    sites = copy.deepcopy(variables["realtime_proxy_sites"])
+    sites[0]["tls"] = {"listen": ["127.0.0.1:18241"], "certificate": "/etc/ssl/realtime-missing.crt",
+                       "certificate_key": "/etc/ssl/realtime-missing.key"}
+    return {"realtime_proxy_sites": sites}
+
+
 REJECTED = {
+    "missing-certificate": (
+        missing_certificate,
+        [r'\[emerg\] \d+#\d+: cannot load certificate "/etc/ssl/realtime-missing\.crt"']),
     "unresolvable-upstream": (
         unresolvable_upstream,
         [r'\[emerg\] \d+#\d+: host not found in upstream "no-such-host\.invalid:18299" '
