@@ -115,11 +115,24 @@ def check_host_port(value, allow_port_only=False):
     return None
 
 
+def listen_key(value):
+    """The socket a valid listen value names: 8080, "8080", "*:8080" and "0.0.0.0:8080" are one."""
+    text = str(value)
+    if text.isdigit():
+        return ("*", int(text))
+    host, _sep, port = text.rpartition(":")
+    if host in ("*", "0.0.0.0"):
+        host = "*"
+    return (host.lower(), int(port))
+
+
 class InventoryChecker:
     """Collects every problem in one pass, so a user fixes them all at once."""
 
     def __init__(self):
         self.errors = []
+        # (address, port) -> ("plain" or "TLS", where), across all present sites.
+        self.sockets = {}
 
     def error(self, where, message):
         self.errors.append("%s: %s" % (where, message))
@@ -201,10 +214,10 @@ class InventoryChecker:
                 self.tls(where + ".tls", tls, site)
             if not (tls and site.get("listen") in (None, [])):
                 self.listens(where + ".listen", site.get("listen"))
-            if isinstance(tls, dict) and isinstance(tls.get("listen"), list) and isinstance(site.get("listen"), list):
-                both = set(map(str, tls["listen"])) & set(map(str, site["listen"]))
-                for listen in sorted(both):
-                    self.error(where + ".tls.listen", "%r is also in %s.listen; a port is either plain or TLS" % (listen, where))
+            if present:
+                self.claim_sockets(where + ".listen", site.get("listen"), "plain")
+                if isinstance(tls, dict):
+                    self.claim_sockets(where + ".tls.listen", tls.get("listen"), "TLS")
             if not isinstance(site.get("default_server", False), bool):
                 self.error(where + ".default_server", "must be true or false")
             self.locations(where + ".locations", site.get("locations"), upstream_names if present else None)
@@ -247,11 +260,17 @@ class InventoryChecker:
         if allow_star and "*" in origins and origins != ["*"]:
             self.error(where, "'*' allows every origin and must stand alone")
             return
+        seen = set()
         for index, origin in enumerate(origins):
             if allow_star and origin == "*":
                 continue
-            if not isinstance(origin, str) or not ORIGIN_RE.match(origin) or not _port_ok(origin.rsplit(":", 1)[-1] if origin.count(":") == 2 else "80"):
+            port = origin.rsplit(":", 1)[-1] if isinstance(origin, str) and origin.count(":") == 2 else "80"
+            if not isinstance(origin, str) or not ORIGIN_RE.match(origin) or not _port_ok(port):
                 self.error("%s[%d]" % (where, index), "%r is not %s" % (origin, ORIGIN_HELP))
+            elif origin.lower() in seen:
+                self.error("%s[%d]" % (where, index), "%r is listed twice (origins are compared ignoring case)" % origin)
+            else:
+                seen.add(origin.lower())
 
     def cors(self, where, cors):
         if not isinstance(cors, dict):
@@ -292,9 +311,22 @@ class InventoryChecker:
             problem = check_host_port(listen, allow_port_only=True)
             if problem:
                 self.error("%s[%d]" % (where, index), "%r: %s" % (listen, problem))
-            elif str(listen) in seen:
-                self.error("%s[%d]" % (where, index), "%r is listed twice" % (listen,))
-            seen.add(str(listen))
+                continue
+            key = listen_key(listen)
+            if key in seen:
+                self.error("%s[%d]" % (where, index), "%r is listed twice (as the same address and port)" % (listen,))
+            seen.add(key)
+
+    def claim_sockets(self, where, value, kind):
+        """Refuse a socket that is plain in one place and TLS in another: nginx would speak TLS on both."""
+        for index, listen in enumerate(value if isinstance(value, list) else []):
+            if check_host_port(listen, allow_port_only=True):
+                continue
+            key = listen_key(listen)
+            other = self.sockets.setdefault(key, (kind, "%s[%d]" % (where, index)))
+            if other[0] != kind:
+                self.error("%s[%d]" % (where, index), "%r is %s here but %s in %s; a port is either plain or TLS"
+                           % (listen, kind, other[0], other[1]))
 
     def locations(self, where, locations, upstream_names):
         if not isinstance(locations, list) or not locations:
@@ -384,19 +416,23 @@ class InventoryChecker:
             self.error("realtime_proxy_worker_rlimit_nofile",
                        "%d is less than twice realtime_proxy_worker_connections (%d); each proxied stream holds "
                        "two connections, so set it to at least %d" % (nofile, connections, 2 * connections))
-        positive("realtime_proxy_limit_conn_per_client", 0, 1048576)
-        positive("realtime_proxy_limit_req_burst", 0, 1048576)
+        positive("realtime_proxy_limit_conn_per_client", 0, 65535)
+        positive("realtime_proxy_limit_req_burst", 1, 1048576)
         rate = settings.get("realtime_proxy_limit_req_rate", "")
         if rate not in ("", None) and (not isinstance(rate, str) or not RATE_RE.match(rate)):
             self.error("realtime_proxy_limit_req_rate", "%r is not a rate such as 20r/s or 600r/m, or empty for no limit" % (rate,))
         for index, cidr in enumerate(settings.get("realtime_proxy_trusted_proxies") or []):
             try:
-                if not isinstance(cidr, str) or not re.match(r"^[0-9A-Fa-f:./]+\Z", cidr):
+                if not isinstance(cidr, str) or not re.match(r"^[0-9A-Fa-f:.]+(?:/[0-9]{1,3})?\Z", cidr):
                     raise ValueError(cidr)
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 self.error("realtime_proxy_trusted_proxies[%d]" % index, "%r is not an address or network such as 10.0.0.0/8" % (cidr,))
-        for index, cipher in enumerate(settings.get("realtime_proxy_tls_ciphers") or []):
+        ciphers = settings.get("realtime_proxy_tls_ciphers", ["ECDHE-RSA-AES128-GCM-SHA256"])
+        if not isinstance(ciphers, list) or not ciphers:
+            self.error("realtime_proxy_tls_ciphers", "must be a non-empty list of OpenSSL cipher names")
+            ciphers = []
+        for index, cipher in enumerate(ciphers):
             if not isinstance(cipher, str) or not CIPHER_RE.match(cipher):
                 self.error("realtime_proxy_tls_ciphers[%d]" % index, "%r is not an OpenSSL cipher name" % (cipher,))
         gzip_types = settings.get("realtime_proxy_gzip_types", ["text/plain"])

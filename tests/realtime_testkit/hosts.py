@@ -130,7 +130,7 @@ def full_backlog_port(port: int):
     try:
         listener.bind(("127.0.0.1", port))
         listener.listen(0)  # accept queue of one connection
-        for _ in range(2):  # the first fills the queue, the second's SYN is already dropped
+        for unused in range(2):  # the first fills the queue, the second's SYN is already dropped
             filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             filler.setblocking(False)
             filler.connect_ex(("127.0.0.1", port))

@@ -139,7 +139,7 @@ def test_listen_port_held_by_another_process_rolls_back(host, name, variables, b
         assert_serving_old_config(base)
         # The port still belongs to the other process, not to nginx.
         client = socket.create_connection(("127.0.0.1", 18220), timeout=2)
-        conn, _ = foreign.accept()
+        conn, unused = foreign.accept()
         client.close()  # the client closes first: no TIME_WAIT on 18220
         conn.close()
 

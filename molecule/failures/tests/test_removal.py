@@ -35,7 +35,7 @@ def test_state_absent_removes_site_and_upstream(host, name, variables, base, goo
     sites[0]["locations"] = [loc for loc in sites[0]["locations"] if loc["upstream"] != "extra"]
     sites[1]["state"] = "absent"
     before = config_checksums(host)
-    _, workers = nginx_processes(host)
+    unused, workers = nginx_processes(host)
 
     run = run_role(name, {"realtime_proxy_upstreams": upstreams, "realtime_proxy_sites": sites})
 

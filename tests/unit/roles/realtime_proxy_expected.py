@@ -8,17 +8,41 @@ Comparing the two catches any injected directive, block or changed argument.
 Site and upstream files are derived from the inventory alone. The per-type
 presets below are written out from the product's spec (the guide and
 meta/argument_specs.yml), not read back from the templates; the forwarded
-headers and default timeouts come from vars/main.yml because they are inputs
-of the role, like the inventory. Only sites without tls, cors and
-allowed_origins are derived (the property test does not generate those).
+headers, default timeouts and the HTTP/2 form of the distribution release
+(``realtime_proxy__http2``: ``listen ... ssl http2`` on Debian 12, ``http2 on;``
+from nginx 1.25.1) come from the role's vars because they are inputs of the
+role, like the inventory. A site file holds, in this order:
+
+* the http-level maps of its locations (``allowed_origins`` of a websocket
+  location; ``cors`` origins and, with credentials, the credentials map), each
+  named with the location's suffix (sha1 of the site name, first 10 hex
+  digits, ``_`` and the location's 1-based index);
+* with ``tls.redirect``, a server on the plain ports that only returns 301 to
+  https on the first TLS port (no port in the URL for 443);
+* the site's server: plain ports (unless redirected), TLS ports with ``ssl``,
+  certificate and key (the given paths, or realtime_proxy/tls/NAME.crt/.key
+  written from the given PEM text), the per-client limits, and its locations.
+  Each location repeats HSTS (an add_header in a location hides the server's),
+  answers CORS preflights in an ``if`` (which repeats HSTS too, for the same
+  reason) and refuses foreign WebSocket origins with 403.
+
+``heartbeat_interval`` and ``verify_url`` only take part in validation: they
+change nothing rendered.
+
 nginx.conf and realtime_proxy/http.d/* are the baseline (empty inventory)
-with the globals the property test varies put in.
+with the globals the property test varies put in (workers, gzip, TLS ciphers,
+the limit_conn/limit_req zones, the trusted proxies of forwarded.conf).
+
+``expected_tls_files(settings)`` gives the bytes and mode of the certificate
+and key files, which are not nginx syntax and are compared as bytes: they are
+rendered only from ``certificate_content``/``certificate_key_content``.
 """
 
 from __future__ import annotations
 
 import collections
 import functools
+import hashlib
 import pathlib
 import tempfile
 
@@ -46,6 +70,7 @@ TYPE_EXTRA = {
     "websocket": [],
 }
 
+
 def d(name, *args, block=None):
     """One directive as compared: (name, args tuple) or (name, args, block)."""
     if block is None:
@@ -64,7 +89,71 @@ def canonical(directives):
     return sorted(out, key=repr)
 
 
-def expected_location(location, merged):
+def suffix(site, index):
+    """The name suffix of a location's http-level maps (index is 1-based)."""
+    return "%s_%d" % (hashlib.sha1(site["name"].encode("utf-8")).hexdigest()[:10], index)
+
+
+def _tls(site):
+    tls = site.get("tls")
+    return tls if isinstance(tls, dict) and tls else {}
+
+
+def _as_int(value):
+    return int(str(value))
+
+
+def _hsts(site):
+    tls = _tls(site)
+    if _as_int(tls.get("hsts_max_age", 0)) > 0:
+        return [d("add_header", "Strict-Transport-Security", "max-age=%s" % tls["hsts_max_age"], "always")]
+    return []
+
+
+CORS_DEFAULT_METHODS = ["GET", "OPTIONS"]
+CORS_DEFAULT_HEADERS = ["Last-Event-ID", "Cache-Control"]
+CORS_DEFAULT_MAX_AGE = 600
+
+
+def _cors_headers(cors, location_suffix, site):
+    """The location's CORS add_headers: the OPTIONS preflight if-block, then the simple ones."""
+    origin = d("add_header", "Access-Control-Allow-Origin", "$realtime_proxy_cors_origin_" + location_suffix, "always")
+    credentials = ([d("add_header", "Access-Control-Allow-Credentials",
+                      "$realtime_proxy_cors_credentials_" + location_suffix, "always")]
+                   if cors.get("credentials", False) else [])
+    vary = d("add_header", "Vary", "Origin", "always")
+    preflight = [origin] + credentials + [
+        d("add_header", "Access-Control-Allow-Methods", ", ".join(cors.get("methods", CORS_DEFAULT_METHODS)), "always"),
+        d("add_header", "Access-Control-Allow-Headers", ", ".join(cors.get("headers", CORS_DEFAULT_HEADERS)), "always"),
+        d("add_header", "Access-Control-Max-Age", str(cors.get("max_age", CORS_DEFAULT_MAX_AGE)), "always"),
+        vary,
+    ] + _hsts(site) + [
+        d("return", "204"),
+    ]
+    return [d("if", "$request_method", "=", "OPTIONS", block=preflight), origin] + credentials + [vary]
+
+
+def expected_maps(location, location_suffix):
+    """The http-level maps one location needs (before the site's servers)."""
+    out = []
+    if location.get("allowed_origins"):
+        out.append(d("map", "$http_origin", "$realtime_proxy_origin_ok_" + location_suffix,
+                     block=[d("default", "0")] + [d(origin, "1") for origin in location["allowed_origins"]]))
+    cors = location.get("cors")
+    if cors:
+        if cors["origins"] == ["*"]:
+            block = [d("default", "*")]
+        else:
+            block = [d("default", "")] + [d(origin, "$http_origin") for origin in cors["origins"]]
+        out.append(d("map", "$http_origin", "$realtime_proxy_cors_origin_" + location_suffix, block=block))
+        if cors.get("credentials", False):
+            out.append(d("map", "$http_origin", "$realtime_proxy_cors_credentials_" + location_suffix,
+                         block=[d("default", "")] + [d(origin, "true") for origin in cors["origins"]]))
+    return out
+
+
+def expected_location(location, merged, site=None, location_suffix=None):
+    site = site or {}
     kind = location["type"]
     preset = merged["realtime_proxy__location_presets"][kind]
     headers = collections.OrderedDict()
@@ -74,7 +163,10 @@ def expected_location(location, merged):
         headers[name.lower()] = (name, value)
     for name, value in (location.get("proxy_headers") or {}).items():
         headers[name.lower()] = (name, value)
-    block = [d("proxy_pass", "http://%s" % location["upstream"]), d("proxy_http_version", "1.1")]
+    block = []
+    if kind == "websocket" and location.get("allowed_origins"):
+        block.append(d("if", "$realtime_proxy_origin_ok_" + location_suffix, "=", "0", block=[d("return", "403")]))
+    block += [d("proxy_pass", "http://%s" % location["upstream"]), d("proxy_http_version", "1.1")]
     block += [d("proxy_set_header", name, value) for name, value in headers.values()]
     block += [
         d("proxy_connect_timeout", "%ss" % location.get("connect_timeout", merged["realtime_proxy_connect_timeout"])),
@@ -82,6 +174,9 @@ def expected_location(location, merged):
         d("proxy_send_timeout", "%ss" % location.get("send_timeout", preset["send_timeout"])),
     ]
     block += [d(name, *args) for name, args in TYPE_EXTRA[kind]]
+    block += _hsts(site)
+    if location.get("cors"):
+        block += _cors_headers(location["cors"], location_suffix, site)
     return d("location", location["path"], block=block)
 
 
@@ -89,10 +184,56 @@ def expected_site(site, merged):
     names = site.get("server_name", "_")
     names = names if isinstance(names, list) else [names]
     flags = ("default_server",) if site.get("default_server", False) else ()
-    block = [d("listen", str(listen), *flags) for listen in site["listen"]]
+    tls = _tls(site)
+    plain = [d("listen", str(listen), *flags) for listen in site.get("listen", [])]
+    out = []
+    for index, location in enumerate(site["locations"], 1):
+        out += expected_maps(location, suffix(site, index))
+    block = []
+    if tls.get("redirect", False):
+        port = str(tls["listen"][0]).split(":")[-1]
+        target = "https://$host%s$request_uri" % ("" if port == "443" else ":" + port)
+        out.append(d("server", block=plain + [d("server_name", *names), d("return", "301", target)]))
+    else:
+        block += plain
+    http2 = merged["realtime_proxy__http2"]
+    if http2 not in ("listen", "directive"):
+        raise AssertionError("unknown realtime_proxy__http2 %r" % (http2,))
+    block += [d("listen", str(listen), "ssl", *(("http2",) if http2 == "listen" else ()), *flags)
+              for listen in tls.get("listen", [])]
     block.append(d("server_name", *names))
-    block += [expected_location(location, merged) for location in site["locations"]]
-    return [d("server", block=block)]
+    if tls:
+        if http2 == "directive":
+            block.append(d("http2", "on"))
+        block.append(d("ssl_certificate", tls.get("certificate", "realtime_proxy/tls/%s.crt" % site["name"])))
+        block.append(d("ssl_certificate_key", tls.get("certificate_key", "realtime_proxy/tls/%s.key" % site["name"])))
+    if _as_int(merged["realtime_proxy_limit_conn_per_client"]) > 0:
+        block.append(d("limit_conn", "realtime_proxy_conn", str(merged["realtime_proxy_limit_conn_per_client"])))
+    if merged["realtime_proxy_limit_req_rate"]:
+        block.append(d("limit_req", "zone=realtime_proxy_req", "burst=%s" % merged["realtime_proxy_limit_req_burst"], "nodelay"))
+    block += [expected_location(location, merged, site, suffix(site, index))
+              for index, location in enumerate(site["locations"], 1)]
+    out.append(d("server", block=block))
+    return out
+
+
+def expected_tls_files(settings):
+    """{relative path: (bytes, mode)} of the certificate and key files.
+
+    Only a present site with certificate_content gets them; the text is
+    written stripped, with one final newline, and the key is 0600.
+    """
+    merged = merged_variables(settings)
+    files = {}
+    for site in merged["realtime_proxy_sites"]:
+        if site.get("state", "present") != "present":
+            continue
+        tls = _tls(site)
+        if "certificate_content" in tls:
+            base = "realtime_proxy/tls/%s" % site["name"]
+            files[base + ".crt"] = ((tls["certificate_content"].strip() + "\n").encode("utf-8", "surrogateescape"), 0o644)
+            files[base + ".key"] = ((tls["certificate_key_content"].strip() + "\n").encode("utf-8", "surrogateescape"), 0o600)
+    return files
 
 
 def expected_upstream(upstream):
@@ -141,14 +282,39 @@ def expected_nginx_conf(merged):
                     block="events")
     conf = _replace(conf, "server_tokens", d("server_tokens", "on" if boolean(merged["realtime_proxy_server_tokens"]) else "off"),
                     block="http")
+    conf = _replace(conf, "ssl_ciphers", d("ssl_ciphers", ":".join(merged["realtime_proxy_tls_ciphers"])), block="http")
     http = [item for item in conf if item[0] == "http"][0]
     body = [item for item in http[2] if item[0] not in ("gzip", "gzip_vary", "gzip_proxied", "gzip_types")]
+    if _as_int(merged["realtime_proxy_limit_conn_per_client"]) > 0:
+        body += [d("limit_conn_zone", "$binary_remote_addr", "zone=realtime_proxy_conn:10m"), d("limit_conn_status", "429")]
+    if merged["realtime_proxy_limit_req_rate"]:
+        body += [d("limit_req_zone", "$binary_remote_addr", "zone=realtime_proxy_req:10m",
+                   "rate=%s" % merged["realtime_proxy_limit_req_rate"]), d("limit_req_status", "429")]
     if boolean(merged["realtime_proxy_gzip"]):
         body += [d("gzip", "on"), d("gzip_vary", "on"), d("gzip_proxied", "any"),
                  d("gzip_types", *merged["realtime_proxy_gzip_types"])]
     else:
         body.append(d("gzip", "off"))
     return [item if item[0] != "http" else d("http", block=body) for item in conf]
+
+
+def expected_forwarded_conf(merged):
+    """The baseline forwarded.conf; with trusted proxies, the real-IP module
+    believes X-Forwarded-For from them and the scheme map X-Forwarded-Proto."""
+    conf = list(_baseline()["realtime_proxy/http.d/forwarded.conf"])
+    proxies = merged["realtime_proxy_trusted_proxies"]
+    if not proxies:
+        return conf
+    proto = ("map", ("$scheme", "$realtime_proxy_forwarded_proto"))
+    assert [item[:2] for item in conf].count(proto) == 1, conf
+    conf = [item for item in conf if item[:2] != proto]
+    conf += [d("set_real_ip_from", cidr) for cidr in proxies]
+    conf += [d("real_ip_header", "X-Forwarded-For"), d("real_ip_recursive", "on")]
+    conf.append(d("geo", "$realip_remote_addr", "$realtime_proxy_from_trusted_proxy",
+                  block=[d("default", "0")] + [d(cidr, "1") for cidr in proxies]))
+    conf.append(d("map", "$realtime_proxy_from_trusted_proxy:$http_x_forwarded_proto", "$realtime_proxy_forwarded_proto",
+                  block=[d("default", "$scheme"), d("~^1:(?<realtime_proxy_proto>https?)$", "$realtime_proxy_proto")]))
+    return conf
 
 
 def expected_tree(settings):
@@ -162,6 +328,10 @@ def expected_tree(settings):
             tree[item["path"]] = expected_upstream(item["upstream"])
         elif item["template"] == "site.conf.j2":
             tree[item["path"]] = expected_site(item["site"], merged)
+        elif item["template"] == "forwarded.conf.j2":
+            tree[item["path"]] = expected_forwarded_conf(merged)
+        elif item["template"] == "tls_file.j2":
+            continue  # not nginx syntax: expected_tls_files()
         elif item["path"].startswith("realtime_proxy/http.d/"):
             tree[item["path"]] = list(_baseline()[item["path"]])
         else:
@@ -192,11 +362,18 @@ def parse_file(path, main=False):
     return _strip(payload["config"][0]["parsed"])
 
 
+TLS_DIR = "realtime_proxy/tls/"
+
+
 def actual_tree(root, paths):
+    """crossplane's parse of every written configuration file (not the
+    certificates and keys under realtime_proxy/tls/, which are not nginx syntax)."""
     root = pathlib.Path(root)
     tree = {}
     for path in paths:
         rel = str(pathlib.Path(path).relative_to(root))
+        if rel.startswith(TLS_DIR):
+            continue
         tree[rel] = parse_file(path, main=(rel == "nginx.conf"))
     return tree
 

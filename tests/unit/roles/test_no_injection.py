@@ -3,37 +3,58 @@
 Hypothesis draws inventories from valid alphabets mixed with hostile material
 (nginx syntax characters, quotes, '$', backslashes, control characters, NUL,
 non-ASCII and non-ASCII digits, path tricks, very long strings, wrong types).
-For each one, either the role's pre-flight checks refuse it
-(realtime_testkit.render.inventory_check: argument spec + inventory_errors)
-or, rendered with the role's real templates (render_tree):
+They cover every inventory field: upstreams, sites (listen, server_name,
+default_server, state, tls: listen, certificate paths or PEM text, redirect,
+hsts_max_age), locations (type, timeouts, proxy_headers, allowed_origins,
+cors: origins or '*', credentials, methods, headers, max_age;
+heartbeat_interval, verify_url) and the globals (workers, gzip, trusted
+proxies, limit_conn/limit_req, TLS ciphers). About two inventories in three
+are "clean" (no hostile material at all, see CLEAN) so that big ones reach
+the renderer; the others carry hostile values. For each one, either the
+role's pre-flight checks refuse it (realtime_testkit.render.inventory_check:
+argument spec + inventory_errors) or, rendered with the role's real
+templates (render_tree):
 
 1. every file written lies inside ROOT, and the files are exactly the ones
    the inventory describes (nginx.conf, the maps, one per present upstream
-   and site);
-2. crossplane's parse of each file equals the directive tree derived from
-   the inventory (realtime_proxy_expected): per location the preset of its
-   type plus its proxy_headers, per site its listen/server_name, per
-   upstream its servers/keepalive, nginx.conf from the globals. One extra
-   directive, block or a changed argument is an injection;
+   and site, a .crt and a .key per site with PEM text);
+2. crossplane's parse of each configuration file equals the directive tree
+   derived from the inventory (realtime_proxy_expected): per location the
+   preset of its type, its proxy_headers, HSTS, CORS and the Origin check,
+   per site its maps, redirect server, listen/ssl/server_name, certificate
+   and limits, per upstream its servers/keepalive, nginx.conf and
+   forwarded.conf from the globals. One extra directive, block or a changed
+   argument is an injection;
 3. every argument is printable ASCII, which is what the checks promise for
    every value (a newline inside a quoted header value would reach the
    backend as a bare LF);
-4. (the smaller variant) ``nginx -t`` accepts the tree.
+4. PEM text, the one value not checked character by character, lands in its
+   .crt/.key file byte for byte (stripped), the key with mode 0600, and in no
+   configuration file; a certificate given as a path is never written;
+5. (the smaller variant) ``nginx -t`` accepts the tree; its TLS sites use one
+   real self-signed certificate made with openssl once per session.
 
 Each variant runs with a fixed seed and with a fresh random seed, printed
-(and settable with REALTIME_PROPERTY_SEED) so that a failure is reproducible.
+(and settable with REALTIME_PROPERTY_SEED) so that a failure is reproducible;
+REALTIME_PROPERTY_EXAMPLES and REALTIME_PROPERTY_NGINX_EXAMPLES set the
+number of examples. The fixed runs also check that every newer feature was
+rendered at least once (FEATURES).
 
 Inputs that once slipped through (IPv6 zone ids, trailing newlines, non-ASCII
 digits, lists where strings belong, empty gzip types, booleans as strings)
-are kept as regression examples at the end of this file.
+are kept as regression examples at the end of this file, with the known bugs
+the generator steers clear of (known_bugs()) as strict xfails.
 """
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import os
 import pathlib
 import random
 import re
+import stat
 import tempfile
 
 import hypothesis
@@ -41,7 +62,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from realtime_testkit.render import PathEscape, inventory_check, render_tree, validate_tree
+from realtime_testkit.render import PathEscape, inventory_check, render_tree, self_signed_certificate, validate_tree
 
 import realtime_proxy_expected as expected_mod
 
@@ -91,22 +112,55 @@ def mutated(draw, valid):
 def weighted(*pairs):
     """One of the strategies, chosen with the given weights (roughly: Hypothesis
     leans towards the first element, so list the common case first)."""
-    return st.sampled_from([strategy for weight, strategy in pairs for _ in range(weight)]).flatmap(lambda chosen: chosen)
+    return st.sampled_from([strategy for weight, strategy in pairs for unused in range(weight)]).flatmap(lambda chosen: chosen)
 
 
 def chance(percent):
-    # False first: Hypothesis leans towards the first elements of sampled_from.
-    return st.sampled_from([False] * (100 - percent) + [True] * percent)
+    """True about PERCENT % of the time. Hypothesis leans towards the first
+    elements of sampled_from, so the Trues are spread evenly over the list
+    (with a block of Trues at the end, chance(40) came out near 10 %); False
+    comes first, and is what shrinking goes to."""
+    return st.sampled_from([(i + 1) * percent // 100 > i * percent // 100 for i in range(100)])
+
+
+# One draw per inventory (st.shared): a "clean" inventory has no hostile
+# material at all, so that inventories with many fields (TLS, CORS, several
+# sites and locations) still reach the renderer; the others carry hostile
+# material in about 3 * HOSTILE_WEIGHT % of their fields. Clean ones can
+# still be refused (a missing upstream, a heartbeat longer than the read
+# timeout, credentials with '*'...).
+CLEAN = st.shared(st.sampled_from([True, True, False]), key="clean inventory")
+
+
+def hostile_mix(valid, *hostile_pairs, valid_weight=None):
+    """VALID in a clean inventory; otherwise VALID or one of HOSTILE_PAIRS ((weight, strategy), ...)."""
+    if valid_weight is None:
+        valid_weight = 100 - sum(weight for weight, unused in hostile_pairs)
+    mixed = weighted((valid_weight, valid), *hostile_pairs)
+    return CLEAN.flatmap(lambda clean: valid if clean else mixed)
 
 
 def field(valid, hostile_weight=2):
-    """VALID, except about 3 * HOSTILE_WEIGHT % of the time: mutated, hostile or of a wrong type.
+    """VALID, except about 3 * HOSTILE_WEIGHT % of the time (never in a clean
+    inventory): mutated, hostile or of a wrong type."""
+    return hostile_mix(valid, (hostile_weight, mutated(valid)), (hostile_weight, hostile_string),
+                       (hostile_weight, wrong_type))
 
-    With some fifteen fields per inventory, about half of the inventories
-    are clean and reach the renderer; the rest carry one or two bad values.
-    """
-    return weighted((100 - 3 * hostile_weight, valid), (hostile_weight, mutated(valid)),
-                    (hostile_weight, hostile_string), (hostile_weight, wrong_type))
+
+def distinct_lists(elements, key, **kwargs):
+    """Lists of ELEMENTS; in a clean inventory without two alike by KEY (names,
+    paths and ports must be unique, and Hypothesis draws the same value often)."""
+    return CLEAN.flatmap(lambda clean: st.lists(elements, unique_by=key, **kwargs) if clean
+                         else st.lists(elements, **kwargs))
+
+
+def _by(name):
+    return lambda item: repr(item.get(name)) if isinstance(item, dict) else repr(item)
+
+
+def hostile_chance(percent):
+    """chance(PERCENT) for hostile additions (unknown keys...), never in a clean inventory."""
+    return CLEAN.flatmap(lambda clean: st.just(False) if clean else chance(percent))
 
 
 def int_or_digits(low, high):
@@ -132,8 +186,8 @@ valid_header_value = st.one_of(st.sampled_from(["blue", "", "a b", "a;b", "#x", 
                                st.text(alphabet=HEADER_VALUE_ALPHABET, max_size=24))
 valid_port = st.integers(1, 65535)
 # Mapping keys must be hashable: no lists or dicts among the wrong types.
-header_key = weighted((91, valid_header_name), (3, mutated(valid_header_name)), (3, hostile_string),
-                      (3, st.one_of(st.integers(-1, 99), st.booleans(), st.none())))
+header_key = hostile_mix(valid_header_name, (3, mutated(valid_header_name)), (3, hostile_string),
+                         (3, st.one_of(st.integers(-1, 99), st.booleans(), st.none())))
 
 
 def addresses(resolvable):
@@ -159,7 +213,60 @@ def listen_values(resolvable):
 def upstream_ref(names):
     if not names:
         return valid_name
-    return weighted((1, valid_name), (9, st.sampled_from(names)))
+    return hostile_mix(st.sampled_from(names), (10, valid_name))
+
+
+ORIGIN_POOL = ["https://app.example.com", "http://localhost:8080", "https://a-b.example", "http://127.0.0.1:3000",
+               "https://App.Example.com:8443", "http://x:1"]
+valid_origin = st.one_of(st.sampled_from(ORIGIN_POOL),
+                         st.from_regex(r"https?://[a-z0-9]{1,8}(\.[a-z0-9]([a-z0-9-]{0,5}[a-z0-9])?){0,2}(:[1-9][0-9]{0,3})?",
+                                       fullmatch=True))
+
+
+def origin_lists(unique):
+    """Non-empty lists of origins. UNIQUE (the nginx -t variant) keeps them
+    distinct ignoring case: see "duplicate origins" in REGRESSION_EXAMPLES."""
+    elements = field(valid_origin, 1)
+    if unique:
+        return st.lists(elements, min_size=1, max_size=3, unique_by=lambda origin: str(origin).lower())
+    return st.lists(elements, min_size=1, max_size=3)
+
+
+METHOD_POOL = ["GET", "OPTIONS", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+
+
+@st.composite
+def cors_values(draw, unique):
+    # Listed origins or '*' ('*' among others, or with credentials, is refused).
+    star = draw(st.sampled_from([False, True]))
+    if star:
+        origins = ["*"]
+        if draw(hostile_chance(15)):
+            origins += draw(st.lists(valid_origin, min_size=1, max_size=2))
+    else:
+        origins = draw(origin_lists(unique))
+    cors = {"origins": draw(field(st.just(origins), 1))}
+    credentials = draw(st.sampled_from([None, False] if star else [True, None, False]))
+    if star and draw(chance(10)):
+        credentials = True
+    if credentials is not None:
+        cors["credentials"] = draw(field(st.just(credentials), 1))
+    if draw(chance(30)):
+        cors["methods"] = draw(field(st.lists(field(st.sampled_from(METHOD_POOL), 1), max_size=3), 1))
+    if draw(chance(30)):
+        cors["headers"] = draw(field(st.lists(field(valid_header_name, 1), max_size=3), 1))
+    if draw(chance(25)):
+        cors["max_age"] = draw(field(int_or_digits(0, 86400), 1))
+    if draw(hostile_chance(3)):
+        cors[draw(st.sampled_from(["origin", "expose_headers"]))] = draw(hostile_string)
+    return cors
+
+
+VERIFY_URL_POOL = ["http://127.0.0.1:8080/sse/", "ws://localhost:8080/ws/", "wss://[::1]:8443/ws?t=1&u=2",
+                   "https://example.com", "http://a-b.example/x/%20/@:+,=!*-~"]
+valid_verify_url = st.one_of(st.sampled_from(VERIFY_URL_POOL),
+                             st.from_regex(r"(https?|wss?)://[a-z0-9.-]{1,12}(:[0-9]{1,5})?(/[A-Za-z0-9._~%/@:+,=!*&?-]{0,12})?",
+                                           fullmatch=True))
 
 
 @st.composite
@@ -175,7 +282,22 @@ def locations(draw, names, resolvable):
     if draw(st.booleans()):
         location["proxy_headers"] = draw(field(st.dictionaries(header_key, field(valid_header_value),
                                                                max_size=3), 1))
-    if draw(chance(3)):
+    # allowed_origins belongs to websocket locations, cors to the others; the
+    # other way round (2 %) must be refused.
+    websocket = location["type"] == "websocket"
+    if draw(chance(35) if websocket else hostile_chance(2)):
+        location["allowed_origins"] = draw(field(origin_lists(resolvable), 1))
+    if draw(hostile_chance(2) if websocket else chance(30)):
+        location["cors"] = draw(field(cors_values(resolvable), 1))
+    # No rendering effect; only checked (heartbeat against the read timeout).
+    if draw(chance(12)):
+        # Shorter than every default read timeout, or (hostile) anything.
+        location["heartbeat_interval"] = draw(hostile_mix(int_or_digits(1, 59), (20, int_or_digits(1, 7200)),
+                                                          (3, mutated(int_or_digits(1, 59))), (3, hostile_string),
+                                                          (3, wrong_type)))
+    if draw(chance(12) if location["type"] in ("sse", "websocket") else hostile_chance(2)):
+        location["verify_url"] = draw(field(valid_verify_url, 1))
+    if draw(hostile_chance(3)):
         location[draw(st.sampled_from(["extra", "rewrite", "Path"]))] = draw(hostile_string)
     return location
 
@@ -184,7 +306,7 @@ def locations(draw, names, resolvable):
 def upstreams(draw, resolvable):
     upstream = {
         "name": draw(field(valid_name)),
-        "servers": draw(field(st.lists(field(weighted((19, addresses(resolvable)), (1, ipv6_scoped))
+        "servers": draw(field(st.lists(field(hostile_mix(addresses(resolvable), (1, ipv6_scoped), valid_weight=19)
                                              if not resolvable else addresses(True)), min_size=1, max_size=3), 1)),
     }
     if draw(st.booleans()):
@@ -194,14 +316,117 @@ def upstreams(draw, resolvable):
     return upstream
 
 
+# --- TLS -----------------------------------------------------------------
+
+FAKE_CERT = "-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIUFAKE+/=\n-----END CERTIFICATE-----\n"
+FAKE_KEY = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49FAKE+/=\n-----END PRIVATE KEY-----\n"
+CERT_PATH_POOL = ["/etc/ssl/certs/example.pem", "/etc/letsencrypt/live/example.com/fullchain.pem", "/x",
+                  "/etc/nginx/tls/a_b+c@d.crt"]
+KEY_PATH_POOL = ["/etc/ssl/private/example.key", "/etc/letsencrypt/live/example.com/privkey.pem", "/k",
+                 "/etc/nginx/tls/a_b+c@d.key"]
+valid_file_path = st.from_regex(r"(/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]{0,10}){1,4}", fullmatch=True)
+# Whitespace around PEM text is stripped before it is written.
+pem_padding = st.sampled_from(["", "\n", "  \n", "\r\n", "\n\n\t"])
+
+
+def padded(text):
+    return st.builds(lambda before, after: before + text + after, pem_padding, pem_padding)
+
+
+# PEM text is the one value not checked character by character: anything
+# after "-----BEGIN " is accepted, and must land in the .crt/.key file only.
+# Even a clean inventory gets such text (it is accepted); only the refused
+# kinds (no "-----BEGIN", wrong type) are kept to the hostile ones.
+def hostile_pem(valid):
+    accepted = weighted((5, valid), (2, mutated(valid)),
+                        (2, st.builds(lambda piece: "-----BEGIN " + piece, hostile_string)))
+    return hostile_mix(accepted, (1, hostile_string), (1, wrong_type), valid_weight=9)
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsMaterial:
+    """The PEM text of a real certificate and key, and their paths when they
+    are ones the checks accept (for tls.certificate/certificate_key)."""
+    cert_pem: str
+    key_pem: str
+    cert_path: str = None
+    key_path: str = None
+
+
+SAFE_FILE_PATH = re.compile(r"\A(/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]*)+\Z")
+
+
+def tls_material():
+    """The session's self-signed certificate (openssl, made once), or None without openssl."""
+    cert = self_signed_certificate()
+    if cert is None:
+        return None
+    paths_ok = bool(SAFE_FILE_PATH.match(cert["cert"]) and SAFE_FILE_PATH.match(cert["key"]))
+    return TlsMaterial(cert["cert_pem"], cert["key_pem"], cert["cert"] if paths_ok else None,
+                       cert["key"] if paths_ok else None)
+
+
+def _not_accepted_pem(text):
+    return not text.lstrip().startswith("-----BEGIN")
+
+
+def tls_listen_values(resolvable):
+    """Listen values, the usual TLS ports first (plain ports lean towards 1, 2...;
+    443 is the one a redirect leaves out of the URL)."""
+    usual = [443, "443", 8443, "*:443", "127.0.0.1:8443", "[::1]:4443"] + ([] if resolvable else ["10.0.0.1:443"])
+    return weighted((1, st.sampled_from(usual)), (1, listen_values(resolvable)))
+
+
 @st.composite
-def sites(draw, names, resolvable):
+def tls_values(draw, resolvable, material):
+    """A site's tls. For nginx -t (RESOLVABLE) the certificate must load, so the
+    valid values are MATERIAL's and the hostile ones are only those the checks
+    refuse (a mutated PEM or path would be accepted and fail to load)."""
+    tls = {"listen": draw(field(distinct_lists(field(tls_listen_values(resolvable), 1), str, min_size=1, max_size=2), 1))}
+    forms = [(10, st.just("content")), (1, st.just("both")), (1, st.just("half"))]
+    if not resolvable or material.cert_path:
+        forms.insert(1, (10, st.just("paths")))
+    form = draw(weighted(*forms))
+    if resolvable:
+        refused_pem = st.one_of(hostile_string.filter(_not_accepted_pem), wrong_type)
+        refused_path = st.one_of(hostile_string.filter(lambda text: not text.startswith("/")), wrong_type)
+        cert_pem = hostile_mix(padded(material.cert_pem), (3, refused_pem))
+        key_pem = hostile_mix(padded(material.key_pem), (3, refused_pem))
+        cert_path = hostile_mix(st.just(material.cert_path or "/x"), (3, refused_path))
+        key_path = hostile_mix(st.just(material.key_path or "/k"), (3, refused_path))
+    else:
+        cert_pem = hostile_pem(st.one_of(padded(FAKE_CERT), st.just(FAKE_CERT.strip())))
+        key_pem = hostile_pem(st.one_of(padded(FAKE_KEY), st.just(FAKE_KEY.strip())))
+        cert_path = field(st.one_of(st.sampled_from(CERT_PATH_POOL), valid_file_path), 1)
+        key_path = field(st.one_of(st.sampled_from(KEY_PATH_POOL), valid_file_path), 1)
+    if form in ("paths", "both", "half"):
+        tls["certificate"] = draw(cert_path)
+        tls["certificate_key"] = draw(key_path)
+    if form in ("content", "both"):
+        tls["certificate_content"] = draw(cert_pem)
+        tls["certificate_key_content"] = draw(key_pem)
+    if form == "half":
+        del tls[draw(st.sampled_from(["certificate", "certificate_key"]))]
+    # Which of redirect and hsts_max_age are given (a sampled_from leans
+    # towards its first elements, chance() less so for nested options).
+    extras = draw(st.sampled_from([("redirect", "hsts_max_age"), ("hsts_max_age",), ("redirect",), ()]))
+    if "redirect" in extras:
+        tls["redirect"] = draw(field(st.sampled_from([True, False]), 1))
+    if "hsts_max_age" in extras:
+        tls["hsts_max_age"] = draw(field(weighted((3, int_or_digits(1, 63072000)), (1, st.just(0))), 1))
+    if draw(hostile_chance(3)):
+        tls[draw(st.sampled_from(["ciphers", "Listen", "key"]))] = draw(hostile_string)
+    return tls
+
+
+@st.composite
+def sites(draw, names, resolvable, material=None):
     site = {
         "name": draw(field(valid_name)),
-        "listen": draw(field(st.lists(field(listen_values(resolvable) if resolvable else
-                                            weighted((19, listen_values(False)), (1, ipv6_scoped))),
-                                      min_size=1, max_size=3), 1)),
-        "locations": draw(st.lists(locations(names, resolvable), min_size=1, max_size=3)),
+        "listen": draw(field(distinct_lists(field(listen_values(resolvable) if resolvable else
+                                            hostile_mix(listen_values(False), (1, ipv6_scoped), valid_weight=19)),
+                                            str, min_size=1, max_size=3), 1)),
+        "locations": draw(distinct_lists(locations(names, resolvable), _by("path"), min_size=1, max_size=3)),
     }
     if draw(chance(66)):
         site["server_name"] = draw(field(st.one_of(valid_server_name,
@@ -210,6 +435,12 @@ def sites(draw, names, resolvable):
         site["default_server"] = draw(field(st.booleans(), 1))
     if draw(chance(20)):
         site["state"] = draw(field(st.sampled_from(["present", "absent"]), 1))
+    if (material or not resolvable) and draw(chance(50)):
+        site["tls"] = draw(field(tls_values(resolvable, material), 1))
+        if draw(chance(35)) and not (draw(CLEAN) and isinstance(site["tls"], dict) and site["tls"].get("redirect")):
+            del site["listen"]  # TLS only (refused with redirect)
+    elif draw(chance(2)):
+        site["tls"] = None
     return site
 
 
@@ -218,14 +449,36 @@ BOOLISH = weighted((9, st.booleans()),
 MIME_POOL = ["text/plain", "text/css", "application/json", "text/event-stream", "image/svg+xml"]
 
 
+CIPHER_POOL = ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+               "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+               "ECDHE-RSA-AES256-SHA384", "HIGH"]
+CIDR_POOL = ["10.0.0.0/8", "172.16.0.0/12", "192.168.1.10", "127.0.0.1/32", "0.0.0.0/0", "::1", "2001:db8::/32",
+             "fd00::/8", "::ffff:10.0.0.1", "10.1.2.3/8"]
+valid_cidr = st.one_of(
+    st.sampled_from(CIDR_POOL),
+    st.builds(lambda a, b, c, e, prefix: "%d.%d.%d.%d%s" % (a, b, c, e, prefix), *[st.integers(0, 255)] * 4,
+              st.one_of(st.just(""), st.integers(0, 32).map(lambda n: "/%d" % n))),
+)
+valid_rate = weighted((3, st.builds(lambda n, unit: "%d%s" % (n, unit), st.integers(1, 9999999),
+                                    st.sampled_from(["r/s", "r/m"]))), (1, st.just("")))
+
+
 @st.composite
-def inventories(draw, resolvable=False):
+def inventories(draw, resolvable=False, material=None):
     inventory = {}
-    ups = draw(st.lists(upstreams(resolvable), max_size=3))
-    names = [u["name"] for u in ups if isinstance(u, dict) and isinstance(u.get("name"), str)]
+    clean = draw(CLEAN)
+    # At least one present upstream in a clean inventory: without one every location is refused.
+    ups = draw(distinct_lists(upstreams(resolvable), _by("name"), min_size=1 if clean else 0, max_size=3))
+    if clean and ups and all(u.get("state") == "absent" for u in ups):
+        del ups[0]["state"]
+    # Locations refer to present upstreams (and, in hostile inventories, sometimes to any name).
+    names = [u["name"] for u in ups if isinstance(u, dict) and isinstance(u.get("name"), str)
+             and u.get("state", "present") == "present"]
     inventory["realtime_proxy_upstreams"] = ups
-    inventory["realtime_proxy_sites"] = draw(st.lists(sites(names, resolvable), max_size=3))
-    if draw(chance(5)):  # the whole variable of a wrong type
+    inventory["realtime_proxy_sites"] = draw(distinct_lists(sites(names, resolvable, material), _by("name"),
+                                                            min_size=draw(weighted((4, st.just(1)), (1, st.just(0)))),
+                                                            max_size=3))
+    if draw(hostile_chance(5)):  # the whole variable of a wrong type
         key = draw(st.sampled_from(["realtime_proxy_upstreams", "realtime_proxy_sites"]))
         inventory[key] = draw(st.one_of(wrong_type, hostile_string))
     if draw(st.booleans()):
@@ -233,7 +486,8 @@ def inventories(draw, resolvable=False):
             "realtime_proxy_worker_processes": field(st.one_of(st.just("auto"), int_or_digits(1, 1024))),
             "realtime_proxy_worker_shutdown_timeout": field(int_or_digits(1, 7 * 24 * 3600)),
             "realtime_proxy_connect_timeout": field(int_or_digits(1, 600)),
-            "realtime_proxy_gzip_types": field(st.lists(field(st.sampled_from(MIME_POOL)), max_size=3), 1),
+            "realtime_proxy_gzip_types": field(st.lists(field(st.sampled_from(MIME_POOL)), min_size=1 if clean else 0,
+                                                        max_size=3), 1),
             "realtime_proxy_server_tokens": BOOLISH,
             "realtime_proxy_gzip": BOOLISH,
         }
@@ -245,7 +499,93 @@ def inventories(draw, resolvable=False):
             inventory["realtime_proxy_worker_connections"] = connections
             base = connections if isinstance(connections, int) and not isinstance(connections, bool) else 4096
             inventory["realtime_proxy_worker_rlimit_nofile"] = draw(field(st.sampled_from([2 * base, 2 * base - 1, 65536])))
+    if draw(chance(60)):
+        # Mostly values that turn the feature on (the defaults turn it off).
+        newer = {
+            "realtime_proxy_trusted_proxies": field(weighted((3, st.lists(field(valid_cidr, 1), min_size=1, max_size=3)),
+                                                             (1, st.just([]))), 1),
+            "realtime_proxy_limit_conn_per_client": field(weighted((3, int_or_digits(1, 65535)), (1, st.just(0))), 1),
+            "realtime_proxy_limit_req_rate": field(valid_rate, 1),
+            "realtime_proxy_limit_req_burst": field(int_or_digits(1, 1048576), 1),
+            "realtime_proxy_tls_ciphers": field(st.lists(field(st.sampled_from(CIPHER_POOL), 1), min_size=1, max_size=4), 1),
+        }
+        for key, strategy in newer.items():
+            if draw(chance(60)):
+                inventory[key] = draw(strategy)
+    hypothesis.assume(not known_bugs(inventory, nginx=resolvable))
     return inventory
+
+
+# --------------------------------------------------------------------------
+# known bugs: inputs the checks accept although the tree is broken. Each has
+# an xfail example in REGRESSION_EXAMPLES; the generator steers clear of them
+# (hypothesis.assume) so the property keeps testing everything else. When a
+# bug is fixed, its xfail turns into an XPASS failure: delete the xfail mark
+# and its line here.
+# --------------------------------------------------------------------------
+
+def _int(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _listen_key(listen):
+    """(address, port) as nginx binds a listen value; None for what the checks refuse anyway."""
+    host, unused, port = str(listen).rpartition(":")
+    if not (port.isascii() and port.isdigit()):
+        return None
+    return {"": "*", "*": "*", "0.0.0.0": "*", "localhost": "127.0.0.1"}.get(host, host), int(port)
+
+
+def _present_sites(inventory):
+    sites_ = inventory.get("realtime_proxy_sites")
+    if not isinstance(sites_, list):
+        return []
+    return [site for site in sites_ if isinstance(site, dict) and site.get("state", "present") == "present"]
+
+
+def _listens(site):
+    plain = site.get("listen") if isinstance(site.get("listen"), list) else []
+    tls = site.get("tls")
+    tls = tls.get("listen") if isinstance(tls, dict) and isinstance(tls.get("listen"), list) else []
+    return [key for key in map(_listen_key, plain) if key], [key for key in map(_listen_key, tls) if key]
+
+
+def _origin_lists(inventory):
+    for site in _present_sites(inventory):
+        for location in site.get("locations") if isinstance(site.get("locations"), list) else []:
+            if not isinstance(location, dict):
+                continue
+            yield location.get("allowed_origins")
+            cors = location.get("cors")
+            yield cors.get("origins") if isinstance(cors, dict) else None
+
+
+CIPHER_NAME = re.compile(r"\A[A-Za-z0-9-]{1,64}\Z")
+
+
+def known_bugs(inventory, nginx):
+    """What INVENTORY would hit that is left to nginx -t by design (only when NGINX runs)."""
+    bugs = []
+    if not nginx:
+        return bugs
+    ciphers = inventory.get("realtime_proxy_tls_ciphers")
+    if (isinstance(ciphers, list) and ciphers and all(isinstance(c, str) and CIPHER_NAME.match(c) for c in ciphers)
+            and not set(ciphers) & set(CIPHER_POOL)):
+        bugs.append("no known TLS cipher")
+    defaults = collections.Counter()
+    for site in _present_sites(inventory):
+        plain, tls = _listens(site)
+        if site.get("default_server") is True:
+            defaults.update(set(plain) | set(tls))
+    if any(count > 1 for count in defaults.values()):
+        bugs.append("two default servers on one port")
+    return bugs
 
 
 # --------------------------------------------------------------------------
@@ -271,9 +611,16 @@ def check(settings, run_nginx):
         for path in written:
             assert os.path.realpath(path).startswith(real_root + os.sep), path
         want = expected_mod.expected_tree(settings)
-        assert expected_mod.all_files(root) == sorted(want), "files written differ from the inventory's"
+        want_tls = expected_mod.expected_tls_files(settings)
+        assert expected_mod.all_files(root) == sorted(set(want) | set(want_tls)), "files written differ from the inventory's"
+        # Certificates and keys: exactly the PEM text given (stripped), the key
+        # 0600. Only content is ever written; a path is only named.
+        for rel, (data, mode) in want_tls.items():
+            assert (root / rel).read_bytes() == data, "%s is not the PEM text given" % rel
+            assert stat.S_IMODE((root / rel).stat().st_mode) == mode, "%s: mode %o" % (rel, (root / rel).stat().st_mode)
         got = expected_mod.actual_tree(root, written)
         for rel, directives in want.items():
+            assert b"-----BEGIN" not in (root / rel).read_bytes(), "PEM text in %s" % rel
             assert expected_mod.canonical(got[rel]) == expected_mod.canonical(directives), (
                 "%s does not parse to what the inventory asked for:\n got: %r\nwant: %r" % (rel, got[rel], directives))
             for arg in expected_mod.iter_args(got[rel]):
@@ -292,37 +639,78 @@ def _seed(mode):
     return random.SystemRandom().getrandbits(64)
 
 
-def _run(mode, max_examples, run_nginx, resolvable):
+def features(settings):
+    """The newer inventory features an accepted inventory uses (for the coverage report)."""
+    found = set()
+    for site in _present_sites(settings):
+        tls = site.get("tls") or {}
+        if tls:
+            found.add("tls content" if "certificate_content" in tls else "tls paths")
+            found.update(name for name, on in (("tls redirect", tls.get("redirect")),
+                                               ("hsts", _int(tls.get("hsts_max_age", 0)))) if on)
+            if not site.get("listen"):
+                found.add("tls only")
+        for location in site["locations"]:
+            cors = location.get("cors") or {}
+            found.update(name for name, on in (
+                ("allowed_origins", location.get("allowed_origins")), ("cors", cors),
+                ("cors *", cors.get("origins") == ["*"]), ("cors credentials", cors.get("credentials")),
+                ("heartbeat_interval", "heartbeat_interval" in location), ("verify_url", "verify_url" in location)) if on)
+    found.update(name for name, on in (
+        ("trusted_proxies", settings.get("realtime_proxy_trusted_proxies")),
+        ("limit_conn", _int(settings.get("realtime_proxy_limit_conn_per_client", 0))),
+        ("limit_req", settings.get("realtime_proxy_limit_req_rate")),
+        ("tls_ciphers", "realtime_proxy_tls_ciphers" in settings)) if on)
+    return found
+
+
+# Every feature the fixed-seed runs must render at least once; if a change to
+# the generator drops one, the fixed run says so.
+FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "allowed_origins", "cors", "cors *",
+            "cors credentials", "heartbeat_interval", "verify_url", "trusted_proxies", "limit_conn", "limit_req",
+            "tls_ciphers"}
+
+
+def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):
     seed = _seed(mode)
     print("hypothesis seed (%s): %d  -- rerun with REALTIME_PROPERTY_SEED=%d" % (mode, seed, seed))
     outcomes = {"rejected": 0, "rendered": 0}
+    rendered = collections.Counter()
 
     @hypothesis.seed(seed)
     @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
               print_blob=True)
-    @given(inventories(resolvable=resolvable))
+    @given(inventories(resolvable=resolvable, material=material))
     def prop(settings_):
         note("inventory: %r" % (settings_,))
         outcome = check(settings_, run_nginx)
         outcomes[outcome] += 1
         hypothesis.event(outcome)
+        if outcome == "rendered":
+            rendered.update(features(settings_))
 
     prop()
     print("outcomes: %r" % outcomes)
+    print("rendered with: %r" % dict(sorted(rendered.items())))
     # The generator must reach the renderer often enough to mean something.
     assert outcomes["rendered"] >= max_examples // 25, outcomes
+    if mode == "fixed":
+        missing = set(need_features) - set(rendered)
+        assert not missing, "the fixed run rendered no inventory with %s" % sorted(missing)
 
 
 @pytest.mark.parametrize("mode", ["fixed", "random"])
 def test_rejected_or_renders_exactly_what_was_asked(mode):
-    _run(mode, FAST_EXAMPLES, run_nginx=False, resolvable=False)
+    _run(mode, FAST_EXAMPLES, run_nginx=False, resolvable=False, need_features=FEATURES)
 
 
 @pytest.mark.skipif(not NGINX.exists(), reason="needs nginx for nginx -t")
 @pytest.mark.parametrize("mode", ["fixed", "random"])
 def test_rejected_or_nginx_accepts_exactly_what_was_asked(mode):
-    _run(mode, NGINX_EXAMPLES, run_nginx=True, resolvable=True)
+    material = tls_material()
+    _run(mode, NGINX_EXAMPLES, run_nginx=True, resolvable=True, material=material,
+         need_features={"tls content", "tls paths"} if material and material.cert_path else ())
 
 
 # --------------------------------------------------------------------------
@@ -343,6 +731,79 @@ def base_inventory():
 
 def test_base_inventory_is_accepted_and_renders_exactly():
     assert check(base_inventory(), run_nginx=NGINX.exists()) == "rendered"
+
+
+def full_inventory(cert=None):
+    """base_inventory() with every newer feature: two TLS sites (PEM text with
+    a redirect and HSTS; paths), CORS with credentials and '*', an origin
+    allowlist, heartbeat and verify URL, trusted proxies, limits and ciphers.
+    CERT (self_signed_certificate()) makes it one nginx -t can load."""
+    cert = cert or {"cert_pem": FAKE_CERT, "key_pem": FAKE_KEY,
+                    "cert": "/etc/ssl/certs/example.pem", "key": "/etc/ssl/private/example.key"}
+    inventory = base_inventory()
+    demo = inventory["realtime_proxy_sites"][0]
+    demo["locations"][1]["cors"] = {"origins": ["https://app.example.com", "http://localhost:8080"], "credentials": True,
+                                    "methods": ["GET", "OPTIONS"], "headers": ["Last-Event-ID"], "max_age": "600"}
+    demo["locations"].append({"path": "/ws/", "type": "websocket", "upstream": "app",
+                              "allowed_origins": ["https://app.example.com"], "heartbeat_interval": "30",
+                              "verify_url": "ws://127.0.0.1:8080/ws/"})
+    demo["tls"] = {"listen": ["127.0.0.1:8443"], "certificate_content": cert["cert_pem"],
+                   "certificate_key_content": cert["key_pem"], "redirect": True, "hsts_max_age": "31536000"}
+    inventory["realtime_proxy_sites"].append({
+        "name": "paths", "listen": ["127.0.0.1:8081"],
+        "tls": {"listen": ["127.0.0.1:8444"], "certificate": cert["cert"], "certificate_key": cert["key"]},
+        "locations": [{"path": "/", "type": "sse", "upstream": "app", "cors": {"origins": ["*"]}}],
+    })
+    inventory.update({
+        "realtime_proxy_trusted_proxies": ["10.0.0.0/8", "::1"],
+        "realtime_proxy_limit_conn_per_client": "5",
+        "realtime_proxy_limit_req_rate": "20r/s",
+        "realtime_proxy_limit_req_burst": "40",
+        "realtime_proxy_tls_ciphers": ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"],
+    })
+    return inventory
+
+
+def test_full_inventory_is_accepted_and_renders_exactly():
+    assert check(full_inventory(), run_nginx=False) == "rendered"
+
+
+@pytest.mark.skipif(not NGINX.exists(), reason="needs nginx for nginx -t")
+def test_full_inventory_passes_nginx_t():
+    cert = self_signed_certificate()
+    if cert is None:
+        pytest.skip("needs openssl for a certificate")
+    assert check(full_inventory(cert), run_nginx=True) == "rendered"
+
+
+# PEM text is written as given (stripped); nothing in it is checked beyond
+# its first line, so hostile text must land in its own file and nowhere else.
+HOSTILE_PEM = [
+    "-----BEGIN x;}server{listen 9;}\n{{ 7 * 7 }}{% raw %}$host\x7f",
+    "  \n-----BEGIN CERTIFICATE-----\r\ninclude /etc/passwd;\u2028é\n\n",
+    "-----BEGIN " + "x" * 5000,
+]
+
+
+@pytest.mark.parametrize("pem", HOSTILE_PEM, ids=["nginx+jinja", "crlf+non-ascii", "long"])
+def test_pem_text_lands_only_in_its_own_file(pem):
+    inventory = full_inventory()
+    tls = inventory["realtime_proxy_sites"][0]["tls"]
+    tls["certificate_content"] = tls["certificate_key_content"] = pem
+    # check() compares the .crt/.key bytes and the key's mode, every other
+    # file's directive tree, and that no configuration file holds PEM text.
+    assert check(inventory, run_nginx=False) == "rendered"
+
+
+def test_certificates_given_as_paths_are_only_named(tmp_path):
+    inventory = full_inventory()
+    written = render_tree(inventory, tmp_path)
+    tls_files = sorted(str(path.relative_to(tmp_path)) for path in written if "/tls/" in str(path))
+    assert tls_files == ["realtime_proxy/tls/demo.crt", "realtime_proxy/tls/demo.key"]
+    assert stat.S_IMODE((tmp_path / "realtime_proxy/tls/demo.key").stat().st_mode) == 0o600
+    site = (tmp_path / "realtime_proxy/sites/paths.conf").read_text()
+    assert "ssl_certificate /etc/ssl/certs/example.pem;" in site
+    assert "ssl_certificate_key /etc/ssl/private/example.key;" in site
 
 
 HOSTILE_CHARS_TARGETED = [";", "{", "}", "#", '"', "'", "$", "\\", "\n", "\r", "\x00", " ", "é", "\u2028"]
@@ -380,12 +841,51 @@ ALLOWED_IN = {"realtime_proxy_sites.0.locations.1.proxy_headers.X-Tenant": {"'",
 def test_hostile_character_is_refused_naming_the_variable(where, valid, variable, char):
     if char in ALLOWED_IN.get(where, ()):
         pytest.skip("%r is allowed in %s" % (char, variable))
+    _assert_refused(base_inventory(), where, valid, variable, char)
+
+
+def _assert_refused(inventory, where, valid, variable, char):
     cut = len(valid) // 2
-    inventory = base_inventory()
     _set(inventory, where, valid[:cut] + char + valid[cut:])
     errors = inventory_check(inventory)
     assert errors, "%r in %s was accepted" % (char, variable)
     assert any(variable in error for error in errors), errors
+
+
+# The same for the newer fields, in full_inventory() (PEM text is the one
+# value that is not checked character by character: see HOSTILE_PEM).
+FULL_FIELDS = [
+    ("realtime_proxy_sites.0.tls.listen.0", "127.0.0.1:8443", "realtime_proxy_sites[0].tls.listen[0]"),
+    ("realtime_proxy_sites.0.tls.hsts_max_age", "31536000", "realtime_proxy_sites[0].tls.hsts_max_age"),
+    ("realtime_proxy_sites.1.tls.certificate", "/etc/ssl/certs/example.pem", "realtime_proxy_sites[1].tls.certificate"),
+    ("realtime_proxy_sites.1.tls.certificate_key", "/etc/ssl/private/example.key",
+     "realtime_proxy_sites[1].tls.certificate_key"),
+    ("realtime_proxy_sites.0.locations.1.cors.origins.0", "https://app.example.com",
+     "realtime_proxy_sites[0].locations[1].cors.origins[0]"),
+    ("realtime_proxy_sites.0.locations.1.cors.methods.0", "GET", "realtime_proxy_sites[0].locations[1].cors.methods[0]"),
+    ("realtime_proxy_sites.0.locations.1.cors.headers.0", "Last-Event-ID",
+     "realtime_proxy_sites[0].locations[1].cors.headers[0]"),
+    ("realtime_proxy_sites.0.locations.1.cors.max_age", "600", "realtime_proxy_sites[0].locations[1].cors.max_age"),
+    ("realtime_proxy_sites.1.locations.0.cors.origins.0", "*", "realtime_proxy_sites[1].locations[0].cors.origins[0]"),
+    ("realtime_proxy_sites.0.locations.2.allowed_origins.0", "https://app.example.com",
+     "realtime_proxy_sites[0].locations[2].allowed_origins[0]"),
+    ("realtime_proxy_sites.0.locations.2.heartbeat_interval", "30",
+     "realtime_proxy_sites[0].locations[2].heartbeat_interval"),
+    ("realtime_proxy_sites.0.locations.2.verify_url", "ws://127.0.0.1:8080/ws/",
+     "realtime_proxy_sites[0].locations[2].verify_url"),
+    ("realtime_proxy_trusted_proxies.0", "10.0.0.0/8", "realtime_proxy_trusted_proxies[0]"),
+    ("realtime_proxy_trusted_proxies.1", "::1", "realtime_proxy_trusted_proxies[1]"),
+    ("realtime_proxy_limit_conn_per_client", "5", "realtime_proxy_limit_conn_per_client"),
+    ("realtime_proxy_limit_req_rate", "20r/s", "realtime_proxy_limit_req_rate"),
+    ("realtime_proxy_limit_req_burst", "40", "realtime_proxy_limit_req_burst"),
+    ("realtime_proxy_tls_ciphers.0", "ECDHE-RSA-AES128-GCM-SHA256", "realtime_proxy_tls_ciphers[0]"),
+]
+
+
+@pytest.mark.parametrize("char", HOSTILE_CHARS_TARGETED, ids=repr)
+@pytest.mark.parametrize("where,valid,variable", FULL_FIELDS, ids=[f[2] for f in FULL_FIELDS])
+def test_hostile_character_in_a_newer_field_is_refused_naming_the_variable(where, valid, variable, char):
+    _assert_refused(full_inventory(), where, valid, variable, char)
 
 
 def test_hostile_header_name_is_refused_naming_the_mapping():
@@ -444,6 +944,55 @@ def _with_path(path):
     return inventory
 
 
+def _with_tls(plain=None, **tls):
+    """A callable: base_inventory() with TLS on its site (and PLAIN as its
+    listen), with the session's certificate (nginx -t must be able to load
+    it, or it fails for that)."""
+    def build():
+        cert = self_signed_certificate()
+        if cert is None:
+            pytest.skip("needs openssl for a certificate")
+        inventory = base_inventory()
+        if plain is not None:
+            inventory["realtime_proxy_sites"][0]["listen"] = plain
+        inventory["realtime_proxy_sites"][0]["tls"] = dict({"certificate": cert["cert"], "certificate_key": cert["key"]},
+                                                           **tls)
+        return inventory
+    return build
+
+
+def _with_location(**keys):
+    inventory = base_inventory()
+    inventory["realtime_proxy_sites"][0]["locations"].append(dict({"path": "/x/", "upstream": "app"}, **keys))
+    return inventory
+
+
+def _with_tls_site(name, tls_listen):
+    """A callable: base_inventory() and a TLS-only site NAME on TLS_LISTEN (the session's certificate)."""
+    def build():
+        cert = self_signed_certificate()
+        if cert is None:
+            pytest.skip("needs openssl for a certificate")
+        inventory = base_inventory()
+        inventory["realtime_proxy_sites"].append({
+            "name": name, "tls": {"listen": tls_listen, "certificate": cert["cert"], "certificate_key": cert["key"]},
+            "locations": [{"path": "/", "type": "http", "upstream": "app"}]})
+        return inventory
+    return build
+
+
+def _bug(reason, needs_nginx=True):
+    """Marks for an input the checks accept although nginx -t (or, without
+    NEEDS_NGINX, the exact-tree comparison) fails: a known bug."""
+    marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)]
+    if needs_nginx:
+        marks.insert(0, pytest.mark.skipif(not NGINX.exists(), reason="needs nginx for nginx -t"))
+    return marks
+
+
+# An inventory, or a callable that builds it (when it needs the session's
+# certificate). An xfail is a known bug of the checks or templates (see the
+# reason); known_bugs() keeps the property test away from it until it is fixed.
 REGRESSION_EXAMPLES = {
     "IPv6 zone id": _with_upstream_server("[fe80::1%x; } server { listen 9; } upstream y {]:80"),
     "trailing newline in a header value": _with_header("X-Tenant", "blue\n"),
@@ -453,9 +1002,51 @@ REGRESSION_EXAMPLES = {
     "list as a path": _with_path(["/a"]),
     "empty gzip types": _with_globals(gzip_types=[]),
     "booleans as strings": _with_globals(server_tokens="false", gzip="no"),
+    # newer fields: inputs that must keep working
+    "number where a dict with suboptions belongs": _with_location(type="sse", cors=0),
+    "tls null": _with_globals(sites=[dict(base_inventory()["realtime_proxy_sites"][0], tls=None)]),
+    "redirect to 443 leaves the port out": _with_tls(listen=[443], redirect=True, hsts_max_age="0"),
+    "cors '*' with credentials": _with_location(type="sse", cors={"origins": ["*"], "credentials": True}),
+    "cors '*' among origins": _with_location(type="sse", cors={"origins": ["*", "https://a.example"]}),
+    "empty cors methods and headers": _with_location(type="http", cors={"origins": ["*"], "methods": [], "headers": []}),
+    "heartbeat not shorter than the read timeout": _with_location(type="sse", read_timeout=30, heartbeat_interval="30"),
+    "trusted proxy with host bits": _with_globals(trusted_proxies=["10.1.2.3/8", "::ffff:10.0.0.1"]),
+    "rate without a unit": _with_globals(limit_req_rate="20"),
+    # found by the property test, now refused by the checks
+    "empty tls ciphers": _with_globals(tls_ciphers=[]),
+    "duplicate origins": _with_location(type="websocket", allowed_origins=[
+        "https://app.example.com", "https://APP.example.com"]),
+    "duplicate cors origins": _with_location(type="sse", cors={"origins": ["http://a.example", "http://a.example"]}),
+    "netmask trusted proxy": _with_globals(trusted_proxies=["10.0.0.0/255.0.0.0"]),
+    "limit_conn over 65535": _with_globals(limit_conn_per_client=65536),
+    "limit_req burst 0": _with_globals(limit_req_rate="20r/s", limit_req_burst=0),
+    "plain and TLS on one port": _with_tls(plain=[8080], listen=["*:8080"]),
+    "plain port of one site is the TLS port of another": _with_tls_site("zz", ["127.0.0.1:8080"]),
+    "one port twice in listen, written differently":
+        _with_globals(sites=[dict(base_inventory()["realtime_proxy_sites"][0], listen=[8080, "*:8080"])]),
+    # left to nginx -t by design (xfail): the controller cannot know the host's
+    # OpenSSL, and duplicate default servers are the failures scenario's own
+    # example of a change that only nginx rejects, before anything goes live
+    "no known TLS cipher": pytest.param(lambda: dict(_with_tls(listen=[8443])(), realtime_proxy_tls_ciphers=["NOPE"]),
+                                        marks=_bug("ciphers are checked for characters only: only the host's OpenSSL "
+                                                   "knows them, and nginx -t refuses unknown ones before anything goes live")),
+    "two default servers on one port": pytest.param(_with_globals(sites=[
+        dict(base_inventory()["realtime_proxy_sites"][0], name=name, default_server=True) for name in ("a", "b")]),
+        marks=_bug("default_server is not compared across sites: nginx -t refuses 'a duplicate default server' "
+                   "before anything goes live")),
 }
 
 
-@pytest.mark.parametrize("inventory", list(REGRESSION_EXAMPLES.values()), ids=list(REGRESSION_EXAMPLES))
+def _regression_params():
+    for name, value in REGRESSION_EXAMPLES.items():
+        if hasattr(value, "marks"):
+            yield pytest.param(*value.values, marks=value.marks, id=name)
+        else:
+            yield pytest.param(value, id=name)
+
+
+@pytest.mark.parametrize("inventory", list(_regression_params()))
 def test_regression_example_is_rejected_or_renders_exactly(inventory):
+    if callable(inventory):
+        inventory = inventory()
     assert _accepted_renders_exactly(inventory)
