@@ -8,7 +8,7 @@ import asyncio
 import json
 import urllib.request
 
-from realtime_testkit.fixtures import base, variables  # noqa: F401 (shared fixtures)
+from realtime_testkit.fixtures import base, variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
 from realtime_testkit.playbook import config_checksums, run_role
 from realtime_testkit.sse import assert_streamed, read_sse
 from realtime_testkit.ws import ws_echo

@@ -16,7 +16,7 @@ import asyncio
 import json
 
 import pytest
-from realtime_testkit.fixtures import base, name, variables  # noqa: F401 (shared fixtures)
+from realtime_testkit.fixtures import base, name, variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
 from realtime_testkit.hosts import http_get
 from realtime_testkit.playbook import config_checksums, run_role
 from realtime_testkit.sse import assert_streamed, read_sse

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 
 import pytest
-from realtime_testkit.fixtures import variables  # noqa: F401 (shared fixtures)
+from realtime_testkit.fixtures import variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
 
 
 class Probe:

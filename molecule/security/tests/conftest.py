@@ -17,7 +17,7 @@ import os
 import uuid
 
 import pytest
-from realtime_testkit.fixtures import name, variables  # noqa: F401 (shared fixtures)
+from realtime_testkit.fixtures import name, variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
 from realtime_testkit.hosts import http_get
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"

@@ -191,7 +191,7 @@ def expected_site(site, merged):
         out += expected_maps(location, suffix(site, index))
     block = []
     if tls.get("redirect", False):
-        port = str(tls["listen"][0]).split(":")[-1]
+        port = str(tls["listen"][0]).rsplit(":", maxsplit=1)[-1]
         target = "https://$host%s$request_uri" % ("" if port == "443" else ":" + port)
         out.append(d("server", block=plain + [d("server_name", *names), d("return", "301", target)]))
     else:
