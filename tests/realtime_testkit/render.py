@@ -160,14 +160,11 @@ class _Role:
         # The validator deep-copies what it validates and returns; the role's
         # variables stay as they were (the role does not use the coerced values).
         args = {name: merged[name] for name in self.argument_spec if name in merged}
-        try:
-            result = self._validator.validate(args, validate_role_argument_spec=True)
-        except Exception as exc:  # pylint: disable=broad-except
-            # ansible-core's validator raises on some values of the wrong type
-            # (a number where a dict with suboptions belongs, such as
-            # ``cors: 0`` or ``tls: 5``: TypeError in set_fallbacks). The
-            # validate_argument_spec task then fails: the role stops there.
-            return ["argument spec validation failed: %s: %s" % (type(exc).__name__, exc)]
+        # An exception here is a defect: the role's validate_argument_spec
+        # task would fail with a message that names no variable. (A number
+        # where a dict with suboptions belongs raises TypeError in
+        # ansible-core's set_fallbacks; that is why tls and cors are raw.)
+        result = self._validator.validate(args, validate_role_argument_spec=True)
         return list(result.error_messages)
 
     def render(self, name, variables):

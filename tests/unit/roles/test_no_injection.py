@@ -895,6 +895,28 @@ def test_hostile_header_name_is_refused_naming_the_mapping():
     assert any("realtime_proxy_sites[0].locations[1].proxy_headers" in e for e in errors), errors
 
 
+# Values of the wrong shape where a mapping or list belongs: the role's checks
+# must name the variable (and nothing on the way may raise instead).
+WRONG_SHAPES = [
+    ("realtime_proxy_sites.0.tls", "realtime_proxy_sites[0].tls"),
+    ("realtime_proxy_sites.0.locations.1.cors", "realtime_proxy_sites[0].locations[1].cors"),
+    ("realtime_proxy_sites.0.locations.1.proxy_headers", "realtime_proxy_sites[0].locations[1].proxy_headers"),
+    ("realtime_proxy_sites.0.locations", "realtime_proxy_sites[0].locations"),
+    ("realtime_proxy_sites.0.locations.1", "realtime_proxy_sites[0].locations"),
+    ("realtime_proxy_sites.0", "realtime_proxy_sites"),
+    ("realtime_proxy_upstreams.0", "realtime_proxy_upstreams"),
+]
+
+
+@pytest.mark.parametrize("value", [0, 5, 1.5, True, [1], "x"], ids=repr)
+@pytest.mark.parametrize("where,variable", WRONG_SHAPES, ids=[w[1] for w in WRONG_SHAPES])
+def test_wrong_shape_is_refused_naming_the_variable(where, variable, value):
+    inventory = full_inventory()
+    _set(inventory, where, value)
+    errors = inventory_check(inventory)
+    assert any(variable in error for error in errors), errors
+
+
 @pytest.mark.parametrize("name", ["../x", "a/b", "..", "x" * 65])
 def test_names_cannot_leave_the_directory(name, tmp_path):
     inventory = base_inventory()
