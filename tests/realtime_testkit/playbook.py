@@ -34,8 +34,10 @@ def run_role(limit: str, extra_vars: dict, *, check: bool = False, diff: bool = 
         command.append("--check")
     if diff:
         command.append("--diff")
+    # Plain text whatever molecule asked for: the tests match the output line by line.
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     finally:
         os.unlink(vars_file)
     return PlaybookRun(done.returncode, done.stdout + done.stderr)

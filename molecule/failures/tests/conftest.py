@@ -31,6 +31,11 @@ def tail(output, size=4000):
     return output[-size:]
 
 
+def flat(output):
+    """Play output on one line, without JSON quoting, so a message is found whole."""
+    return " ".join(output.replace('\\"', '"').split())
+
+
 @pytest.fixture
 def good_inventory(host, name):
     """Put the scenario's inventory back after the test, and prove it restores the same tree."""

@@ -12,14 +12,9 @@ import re
 import socket
 
 import pytest
-from conftest import FOREIGN, assert_serving_old_config, tail
+from conftest import FOREIGN, assert_serving_old_config, flat, tail
 from realtime_testkit.hosts import file_state, held_port, http_get, nginx_processes, port_accepts
 from realtime_testkit.playbook import config_checksums, run_role
-
-
-def flat(output):
-    """Play output on one line, without YAML quoting, so nginx's message is found whole."""
-    return " ".join(output.replace('\\"', '"').split())
 
 
 def unresolvable_upstream(variables):
