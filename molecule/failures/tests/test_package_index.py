@@ -1,0 +1,45 @@
+"""The role refreshes a missing or stale package index before installing nginx.
+
+A fresh host or container image often has no package index; installing
+would then fail with "No package matching 'nginx' is available".
+"""
+
+import re
+
+from conftest import tail
+from realtime_testkit.playbook import run_role
+
+REFRESH = "realtime_proxy : Refresh the package index when it is older than realtime_proxy_package_index_max_age"
+
+
+def index_files(host):
+    return host.check_output("find /var/lib/apt/lists -maxdepth 1 -type f -name '*_Packages*' | sort").split()
+
+
+def refresh_status(output):
+    match = re.search(r"TASK \[realtime\.nginx\.%s\] \**\n(\w+):" % re.escape(REFRESH), output)
+    return match.group(1) if match else None
+
+
+def test_missing_package_index_is_refreshed(host, name):
+    assert index_files(host), "the scenario's host should start with a package index"
+    # An image whose index was cleaned when it was built, a day ago: apt
+    # dates the index by the lists directory (or APT's update-success stamp).
+    host.run_expect([0], "find /var/lib/apt/lists -maxdepth 1 -type f -delete && "
+                         "rm -f /var/lib/apt/periodic/update-success-stamp && "
+                         "touch -d '1 day ago' /var/lib/apt/lists")
+    assert not index_files(host)
+
+    left_alone = run_role(name, {"realtime_proxy_package_index_max_age": 0})
+    assert left_alone.rc == 0, tail(left_alone.output)
+    assert refresh_status(left_alone.output) == "skipping", tail(left_alone.output)
+    assert not index_files(host), "max age 0 must leave the index alone"
+
+    refreshed = run_role(name, {})
+    assert refreshed.rc == 0, tail(refreshed.output)
+    assert refresh_status(refreshed.output) == "changed", tail(refreshed.output)
+    assert index_files(host), "the package index was not refreshed"
+
+    again = run_role(name, {})
+    assert again.rc == 0, tail(again.output)
+    assert refresh_status(again.output) == "ok", "a fresh index must not be refreshed again:\n" + tail(again.output)
