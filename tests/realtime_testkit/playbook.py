@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -41,6 +42,14 @@ def run_role(limit: str, extra_vars: dict, *, check: bool = False, diff: bool = 
     finally:
         os.unlink(vars_file)
     return PlaybookRun(done.returncode, done.stdout + done.stderr)
+
+
+def task_status(output: str, task: str) -> str | None:
+    """What the role's task whose name starts with TASK reported first in a
+    play's OUTPUT (ok, changed, skipping, fatal), or None if it never ran."""
+    match = re.search(r"^TASK \[realtime\.nginx\.realtime_proxy : %s[^\]]*\] \**\n(\w+):" % re.escape(task),
+                      output, re.MULTILINE)
+    return match.group(1) if match else None
 
 
 def config_checksums(host, conf_dir: str = "/etc/nginx") -> dict:
