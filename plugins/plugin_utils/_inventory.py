@@ -421,7 +421,11 @@ class InventoryChecker:
         rate = settings.get("realtime_proxy_limit_req_rate", "")
         if rate not in ("", None) and (not isinstance(rate, str) or not RATE_RE.match(rate)):
             self.error("realtime_proxy_limit_req_rate", "%r is not a rate such as 20r/s or 600r/m, or empty for no limit" % (rate,))
-        for index, cidr in enumerate(settings.get("realtime_proxy_trusted_proxies") or []):
+        trusted = settings.get("realtime_proxy_trusted_proxies") or []
+        if not isinstance(trusted, list):
+            self.error("realtime_proxy_trusted_proxies", "must be a list of addresses or networks such as 10.0.0.0/8")
+            trusted = []
+        for index, cidr in enumerate(trusted):
             try:
                 if not isinstance(cidr, str) or not re.match(r"^[0-9A-Fa-f:.]+(?:/[0-9]{1,3})?\Z", cidr):
                     raise ValueError(cidr)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import math
 import os
 import pathlib
 import re
@@ -164,7 +165,15 @@ class _Role:
         # task would fail with a message that names no variable. (A number
         # where a dict with suboptions belongs raises TypeError in
         # ansible-core's set_fallbacks; that is why tls and cors are raw.)
-        result = self._validator.validate(args, validate_role_argument_spec=True)
+        # One exception the role cannot avoid: ansible-core's int check
+        # raises on an infinite or NaN float (YAML .inf, .nan) for every int
+        # option. The play still stops before the host is touched.
+        try:
+            result = self._validator.validate(args, validate_role_argument_spec=True)
+        except (OverflowError, ValueError) as exc:
+            if not _has_non_finite_float(args):
+                raise
+            return ["argument spec validation failed on a non-finite number: %s" % exc]
         return list(result.error_messages)
 
     def render(self, name, variables):
@@ -176,6 +185,16 @@ class _Role:
         self.templar.available_variables = scope
         result = self.templar.template(text, escape_backslashes=False, overrides=TEMPLATE_OVERRIDES)
         return "" if result is None else result
+
+
+def _has_non_finite_float(value):
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite_float(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite_float(item) for item in value)
+    return False
 
 
 @functools.lru_cache(maxsize=None)

@@ -1044,6 +1044,8 @@ REGRESSION_EXAMPLES = {
     "limit_req burst 0": _with_globals(limit_req_rate="20r/s", limit_req_burst=0),
     "plain and TLS on one port": _with_tls(plain=[8080], listen=["*:8080"]),
     "plain port of one site is the TLS port of another": _with_tls_site("zz", ["127.0.0.1:8080"]),
+    "a number as trusted proxies": _with_globals(trusted_proxies=1),
+    "infinity as an int option": _with_globals(limit_req_burst=float("inf")),
     "one port twice in listen, written differently":
         _with_globals(sites=[dict(base_inventory()["realtime_proxy_sites"][0], listen=[8080, "*:8080"])]),
     # left to nginx -t by design (xfail): the controller cannot know the host's
