@@ -109,6 +109,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import restore_tree
+from ansible_collections.realtime.nginx.plugins.module_utils._proc import children
 
 
 def master_pid(pid_file):
@@ -120,24 +121,6 @@ def master_pid(pid_file):
     except (OSError, ValueError):
         return None
     return pid
-
-
-def children(pid):
-    """Child process IDs of PID, read from /proc."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        # The command name in parentheses may hold spaces; fields follow the last ')'.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and fields[1] == str(pid):
-            found.add(int(entry))
-    return found
 
 
 def log_size(path):
