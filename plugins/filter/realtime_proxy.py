@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
 
 
 def realtime_proxy_errors(settings):
@@ -14,8 +14,13 @@ def realtime_proxy_errors(settings):
 
 
 def realtime_proxy_files(upstreams, sites):
-    """The files the role owns, each with its template and source item."""
+    """The configuration files the role owns, each with its template and source item."""
     return owned_files(list(upstreams), list(sites))
+
+
+def realtime_proxy_tls_files(sites):
+    """The certificate and key files of sites that give PEM text, for nginx_config's secret_files."""
+    return tls_material(list(sites))
 
 
 def realtime_proxy_verify_targets(sites):
@@ -38,5 +43,6 @@ class FilterModule:
         return {
             "realtime_proxy_errors": realtime_proxy_errors,
             "realtime_proxy_files": realtime_proxy_files,
+            "realtime_proxy_tls_files": realtime_proxy_tls_files,
             "realtime_proxy_verify_targets": realtime_proxy_verify_targets,
         }

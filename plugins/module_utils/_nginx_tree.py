@@ -1,7 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: realtime.nginx contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Copies of an nginx configuration directory, kept for rollback (private).
+"""The state nginx_config and nginx_reload keep beside an nginx configuration directory (private).
+
+STATE_DIR (only root may read it: the copies hold private keys) holds
+* ``previous/``: a copy of the configuration directory as it was before the
+  last change was written, which a failed activation puts back;
+* ``active.sha256``: the digest of the configuration directory that nginx
+  last loaded, written after every confirmed reload. When the live files no
+  longer match it (a run that died after writing and before reloading), the
+  next run activates them although nothing differs any more.
 
 Copies keep content, mode, owner and link targets, and a restore touches only
 what differs, so files nobody changed keep their inode and timestamps.
@@ -9,9 +17,14 @@ what differs, so files nobody changed keep their inode and timestamps.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import stat
+import tempfile
+
+PREVIOUS = "previous"
+ACTIVE = "active.sha256"
 
 
 def _copy_entry(source, target):
@@ -91,3 +104,66 @@ def restore_tree(backup, conf_dir):
         return False
     _sync(backup, conf_dir)
     return True
+
+
+def tree_digest(root):
+    """sha256 over every path, type, mode, link target and content under ROOT ('' when ROOT is missing)."""
+    if not os.path.isdir(root):
+        return ""
+    digest = hashlib.sha256()
+    for top, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(top, d))]):
+            path = os.path.join(top, name)
+            info = os.lstat(path)
+            digest.update(("%s\0%o\0" % (os.path.relpath(path, root), info.st_mode)).encode("utf-8", "surrogateescape"))
+            if stat.S_ISLNK(info.st_mode):
+                digest.update(os.readlink(path).encode("utf-8", "surrogateescape"))
+            elif stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 16), b""):
+                        digest.update(block)
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _private_dir(state_dir):
+    if not os.path.isdir(state_dir):
+        os.makedirs(state_dir, 0o700)
+    os.chmod(state_dir, 0o700)
+
+
+def keep_previous(conf_dir, state_dir):
+    """Copy CONF_DIR to STATE_DIR/previous before a change is written; return the copy's path."""
+    _private_dir(state_dir)
+    previous = os.path.join(state_dir, PREVIOUS)
+    copy_tree(conf_dir, previous)
+    return previous
+
+
+def restore_previous(state_dir, conf_dir):
+    """Put STATE_DIR/previous back into CONF_DIR. False when there is no copy."""
+    return restore_tree(os.path.join(state_dir, PREVIOUS), conf_dir)
+
+
+def record_active(state_dir, conf_dir):
+    """Remember that nginx now serves CONF_DIR as it is on disk."""
+    _private_dir(state_dir)
+    handle, temporary = tempfile.mkstemp(dir=state_dir, prefix=".active.")
+    with os.fdopen(handle, "w") as out:
+        out.write(tree_digest(conf_dir) + "\n")
+    os.rename(temporary, os.path.join(state_dir, ACTIVE))
+
+
+def active_digest(state_dir):
+    """The digest record_active() last wrote, or None."""
+    try:
+        with open(os.path.join(state_dir, ACTIVE)) as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def awaiting_activation(state_dir, conf_dir):
+    """Whether CONF_DIR differs from what nginx last loaded through these modules."""
+    return active_digest(state_dir) != tree_digest(conf_dir)

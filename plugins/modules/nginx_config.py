@@ -16,9 +16,12 @@ description:
     tree with C(nginx -t -c STAGING/nginx.conf). Only a proposal that nginx accepts is written live.
   - A rejected proposal fails with nginx's own message, with staging paths shown as live paths, and
     leaves every live file as it was.
-  - Before writing, the live directory is copied to O(backup_dir), so that O(restore=true) can put it
-    back if nginx then fails to apply the change.
+  - Before writing, the live directory is copied to C(previous/) in O(state_dir), so that
+    M(realtime.nginx.nginx_reload) can put it back if nginx then fails to apply the change.
   - Files are written atomically (a temporary file renamed into place).
+  - Also reports a change when nothing differs but the live files are not the ones nginx last loaded through
+    M(realtime.nginx.nginx_reload), for example after a run that died between writing and reloading, so that
+    the caller activates them (RV(awaiting_activation)).
   - One call does all of this on the host, so a run with nothing to change costs one round trip.
 author:
   - realtime.nginx contributors (!UNKNOWN)
@@ -53,18 +56,9 @@ options:
     elements: dict
     default: []
     suboptions:
-      path:
-        description: Path relative to O(conf_dir); it may not leave it.
-        type: str
-        required: true
-      content:
-        description: The file's content.
-        type: str
-        required: true
-      mode:
-        description: Permissions, as an octal string.
-        type: str
-        default: "0600"
+      path: {description: "As in O(files).", type: str, required: true}
+      content: {description: "As in O(files); never logged.", type: str, required: true}
+      mode: {description: "As in O(files).", type: str, default: "0600"}
   owned_dirs:
     description:
       - Directories relative to O(conf_dir) that belong to the caller. They are created, and any file in them
@@ -85,16 +79,13 @@ options:
     description: Test the proposal with C(nginx -t) before writing it.
     type: bool
     default: true
-  backup_dir:
-    description: Where the live directory is copied before a change is written.
-    type: path
-    default: /var/lib/realtime_nginx/previous
-  restore:
+  state_dir:
     description:
-      - Put the copy in O(backup_dir) back into O(conf_dir) instead of writing O(files), removing what the
-        change added. Does nothing when there is no copy.
-    type: bool
-    default: false
+      - Where the previous configuration directory is kept for rollback (C(previous/)) and the digest of the
+        directory nginx last loaded is read. Only root may read it, since the copy holds private keys.
+      - Shared with M(realtime.nginx.nginx_reload).
+    type: path
+    default: /var/lib/realtime_nginx
 attributes:
   check_mode:
     support: full
@@ -137,6 +128,12 @@ validated:
   description: Whether nginx -t tested the proposal.
   returned: always
   type: bool
+awaiting_activation:
+  description:
+    - Whether the live directory (after this call) differs from the one nginx last loaded through
+      M(realtime.nginx.nginx_reload). The caller should reload nginx when this is true.
+  returned: always
+  type: bool
 backup:
   description: The copy of the previous configuration directory, when a change was written.
   returned: when a change was written
@@ -149,7 +146,7 @@ import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import copy_tree, restore_tree
+from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import awaiting_activation, copy_tree, keep_previous
 
 
 class ProposalError(Exception):
@@ -270,17 +267,6 @@ def diff_of(conf_dir, writes, removals):
     return diffs
 
 
-def restore(module):
-    params = module.params
-    if not os.path.isdir(params["backup_dir"]):
-        module.exit_json(changed=False, changed_files=[], removed_files=[], validated=False,
-                         msg="no previous configuration to restore")
-    if not module.check_mode:
-        restore_tree(params["backup_dir"], params["conf_dir"])
-    module.exit_json(changed=True, changed_files=[], removed_files=[], validated=False, backup=params["backup_dir"],
-                     msg="restored the previous configuration from %s" % params["backup_dir"])
-
-
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -299,14 +285,11 @@ def main():
             absent=dict(type="list", elements="str", default=[]),
             nginx=dict(type="path", default="/usr/sbin/nginx"),
             validate=dict(type="bool", default=True),
-            backup_dir=dict(type="path", default="/var/lib/realtime_nginx/previous"),
-            restore=dict(type="bool", default=False),
+            state_dir=dict(type="path", default="/var/lib/realtime_nginx"),
         ),
         supports_check_mode=True,
     )
     params = module.params
-    if params["restore"]:
-        restore(module)
     conf_dir = params["conf_dir"].rstrip("/") or "/"
     files = [dict(item, secret=False) for item in params["files"]]
     files += [dict(item, secret=True) for item in params["secret_files"]]
@@ -315,11 +298,16 @@ def main():
         missing_dirs = [d for d in params["owned_dirs"] if not os.path.isdir(inside(conf_dir, d))]
     except ProposalError as exc:
         module.fail_json(msg=str(exc))
-    result = dict(changed=bool(writes or removals or missing_dirs),
+    changes = bool(writes or removals or missing_dirs)
+    pending = awaiting_activation(params["state_dir"], conf_dir)
+    result = dict(changed=changes or pending, awaiting_activation=changes or pending,
                   changed_files=[item["path"] for item in writes], removed_files=removals, validated=False)
     if module._diff:
         result["diff"] = diff_of(conf_dir, writes, removals)
-    if not result["changed"]:
+    if not changes:
+        if pending:
+            result["msg"] = ("the files on disk are not the ones nginx last loaded (a run may have stopped before "
+                             "reloading); they need to be activated")
         module.exit_json(**result)
 
     if params["validate"]:
@@ -337,13 +325,7 @@ def main():
     if module.check_mode:
         module.exit_json(**result)
 
-    # The copy holds private keys too: only root may read it.
-    parent = os.path.dirname(params["backup_dir"].rstrip("/"))
-    if not os.path.isdir(parent):
-        os.makedirs(parent, 0o700)
-    os.chmod(parent, 0o700)
-    copy_tree(conf_dir, params["backup_dir"])
-    result["backup"] = params["backup_dir"]
+    result["backup"] = keep_previous(conf_dir, params["state_dir"])
     apply(conf_dir, writes, removals, params["owned_dirs"])
     module.exit_json(**result)
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-LOCATION_TYPES = ("http", "sse", "websocket")
+from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, suboption_names
+
 STATES = ("present", "absent")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
@@ -39,26 +40,16 @@ HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{0,1024}\Z')
 HEADER_VALUE_FORBIDDEN = set('"\\${}')
 HEADER_VALUE_HELP = "printable ASCII up to 1024 characters without \" \\ $ { or }"
 
-# Headers each type must send itself; replacing them would break the type.
-RESERVED_HEADERS = {
-    "sse": ("connection",),
-    "websocket": ("upgrade", "connection"),
-    "http": ("connection",),
-}
-
 MAX_TIMEOUT = 7 * 24 * 3600
 TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
 
-SITE_KEYS = {"name", "server_name", "listen", "locations", "default_server", "state", "tls"}
-UPSTREAM_KEYS = {"name", "servers", "keepalive", "state"}
-LOCATION_KEYS = {"path", "type", "upstream", "proxy_headers", "allowed_origins", "cors", "heartbeat_interval", "verify_url"} | set(TIMEOUT_KEYS)
+# Option names come from the role's argument spec (see _role_data).
+SITE_KEYS = suboption_names("realtime_proxy_sites")
+UPSTREAM_KEYS = suboption_names("realtime_proxy_upstreams")
+LOCATION_KEYS = suboption_names("realtime_proxy_sites", "locations")
+TLS_KEYS = suboption_names("realtime_proxy_sites", "tls")
+CORS_KEYS = suboption_names("realtime_proxy_sites", "locations", "cors")
 VERIFY_URL_RE = re.compile(r"^(?:https?|wss?)://[A-Za-z0-9.\[\]:-]+(?:/[A-Za-z0-9._~%/@:+,=!*&?-]*)?\Z")
-TLS_KEYS = {"listen", "certificate", "certificate_key", "certificate_content", "certificate_key_content", "redirect", "hsts_max_age"}
-CORS_KEYS = {"origins", "credentials", "methods", "headers", "max_age"}
-
-# Read timeouts by type when a location sets none (vars/main.yml presets).
-DEFAULT_READ_TIMEOUTS = {"http": 60, "sse": 3600, "websocket": 300}
-
 ORIGIN_RE = re.compile(r"^https?://%s(?:\.%s)*(?::[0-9]{1,5})?\Z" % (HOST_LABEL, HOST_LABEL))
 ORIGIN_HELP = "an origin such as https://app.example.com or http://localhost:8080 (scheme, host and optional port)"
 FILE_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]+\Z")
@@ -347,8 +338,8 @@ class InventoryChecker:
             else:
                 seen.add(path)
             kind = location.get("type")
-            if kind not in LOCATION_TYPES:
-                self.error(lwhere + ".type", "%r is not one of: %s" % (kind, ", ".join(LOCATION_TYPES)))
+            if kind not in location_types():
+                self.error(lwhere + ".type", "%r is not one of: %s" % (kind, ", ".join(location_types())))
             upstream = location.get("upstream")
             if upstream_names is not None and (not isinstance(upstream, str) or upstream not in upstream_names):
                 known = ", ".join(sorted(upstream_names)) or "none"
@@ -356,7 +347,8 @@ class InventoryChecker:
             for key in TIMEOUT_KEYS:
                 if key in location:
                     self.timeout("%s.%s" % (lwhere, key), location[key])
-            self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), RESERVED_HEADERS.get(kind, ()))
+            reserved = [name.lower() for name in preset(kind).get("headers", {})]
+            self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), reserved)
             if "allowed_origins" in location:
                 if kind != "websocket":
                     self.error(lwhere + ".allowed_origins", "applies to websocket locations; use cors on %s locations" % kind)
@@ -373,7 +365,7 @@ class InventoryChecker:
                     self.error(lwhere + ".verify_url", "%r is not an http(s):// or ws(s):// URL" % (url,))
             if "heartbeat_interval" in location:
                 beat = _as_int(location["heartbeat_interval"])
-                read = _as_int(location.get("read_timeout", DEFAULT_READ_TIMEOUTS.get(kind, 60)))
+                read = _as_int(location.get("read_timeout", preset(kind).get("read_timeout")))
                 if beat is None or not 1 <= beat <= MAX_TIMEOUT:
                     self.error(lwhere + ".heartbeat_interval",
                                "%r is not a whole number of seconds from 1 to %d" % (location["heartbeat_interval"], MAX_TIMEOUT))
@@ -462,10 +454,11 @@ def _present(items):
 
 
 def owned_files(upstreams, sites):
-    """The files the role renders, relative to the nginx configuration directory.
+    """The configuration files the role renders, relative to the nginx configuration directory.
 
     Each entry names its template and carries the upstream or site it is
-    rendered from, so one loop renders the whole tree into any root.
+    rendered from; templates/tree.j2 renders them all in one pass. Key
+    material is not among them: see tls_material().
     """
     files = [
         {"path": "nginx.conf", "template": "nginx.conf.j2"},
@@ -478,10 +471,25 @@ def owned_files(upstreams, sites):
     for site in _present(sites):
         files.append({"path": "realtime_proxy/sites/%s.conf" % site["name"],
                       "template": "site.conf.j2", "site": site})
+    return files
+
+
+# The files a site's PEM text is written to: suffix, inventory key, mode.
+TLS_FILES = ((".crt", "certificate_content", "0644"), (".key", "certificate_key_content", "0600"))
+
+
+def tls_material(sites):
+    """The certificate and key files of present sites that give their PEM text inline.
+
+    Handed straight to nginx_config's ``secret_files`` option, which is never
+    logged and never shown in a diff; nothing else carries them.
+    """
+    files = []
+    for site in _present(sites):
         tls = site.get("tls") or {}
-        if "certificate_content" in tls:
-            # Key material: rendered by a task with no_log and without diff.
-            for suffix, key, mode in ((".crt", "certificate_content", "0644"), (".key", "certificate_key_content", "0600")):
-                files.append({"path": "realtime_proxy/tls/%s%s" % (site["name"], suffix), "template": "tls_file.j2",
-                              "content": tls[key].strip() + "\n", "mode": mode, "secret": True})
+        if "certificate_content" not in tls:
+            continue
+        for suffix, key, mode in TLS_FILES:
+            files.append({"path": "realtime_proxy/tls/%s%s" % (site["name"], suffix),
+                          "content": tls[key].strip() + "\n", "mode": mode})
     return files

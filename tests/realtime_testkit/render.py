@@ -8,13 +8,14 @@ argument-spec check and ``nginx -t``:
   and include_vars beat inventory, inventory beats role defaults;
 * the file list: the collection's ``realtime_proxy_files`` filter
   (owned_files()) on realtime_proxy_upstreams and realtime_proxy_sites, as in
-  tasks/check_input.yml;
-* templating: ansible-core's own Templar with the searchpath, template vars
-  (``ansible_managed``...) and Jinja overrides (trim_blocks, nothing else)
-  that the ``template`` lookup uses, the loop item in
-  ``realtime_proxy__file`` (tasks/render.yml); the secret items (certificates
-  and keys given as PEM text) are not templated: their ``content`` is
-  written as it is, with their ``mode``, as nginx_config's secret_files;
+  tasks/configure.yml;
+* templating: ansible-core's own Templar renders templates/tree.j2, the one
+  template the role's configure task renders, with the searchpath and Jinja
+  overrides (trim_blocks, nothing else) that the ``template`` lookup uses and
+  ``ansible_managed`` from ansible-core's configuration; certificates and keys
+  given as PEM text are not templated: the ``realtime_proxy_tls_files``
+  filter's entries are written as they are, with their ``mode``, as
+  nginx_config's secret_files;
 * output: ROOT/<file.path>, under the role's owned directories only (the role
   creates exactly those; a path that needs another directory fails here as it
   would on a host). A path that resolves outside ROOT is never written:
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import math
 import os
 import pathlib
@@ -48,18 +50,29 @@ from .collection import REPO_ROOT, ensure_importable
 ensure_importable()
 
 # pylint: disable=wrong-import-position
+from ansible import constants  # noqa: E402
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
 from ansible.parsing.dataloader import DataLoader  # noqa: E402
 from ansible.template import Templar, trust_as_template  # noqa: E402
-from ansible._internal._templating import _template_vars  # noqa: E402
 
 from ansible_collections.realtime.nginx.plugins.filter.realtime_proxy import (  # noqa: E402
-    realtime_proxy_errors, realtime_proxy_files)
+    realtime_proxy_errors, realtime_proxy_files, realtime_proxy_tls_files)
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
 TEMPLATES = ROLE / "templates"
-NGINX = os.environ.get("REALTIME_NGINX_BINARY", "/usr/sbin/nginx")
-DEBIAN_MIME_TYPES = pathlib.Path("/etc/nginx/mime.types")
+
+
+def _nginx_binary():
+    """REALTIME_NGINX_BINARY, else Debian's nginx as tools/ensure-nginx.sh unpacks it, else an installed one."""
+    if os.environ.get("REALTIME_NGINX_BINARY"):
+        return os.environ["REALTIME_NGINX_BINARY"]
+    unpacked = REPO_ROOT / "build" / "nginx" / "usr" / "sbin" / "nginx"
+    return str(unpacked) if unpacked.exists() else "/usr/sbin/nginx"
+
+
+# The nginx that the tests run `nginx -t` with, and the mime.types of its package.
+NGINX = _nginx_binary()
+DEBIAN_MIME_TYPES = pathlib.Path(NGINX).parents[2] / "etc" / "nginx" / "mime.types"
 
 # The distribution release whose vars file (vars/Debian-<release>.yml, when
 # the role has one) is loaded after vars/Debian.yml, as tasks/main.yml does.
@@ -67,21 +80,11 @@ DEBIAN_MIME_TYPES = pathlib.Path("/etc/nginx/mime.types")
 DEBIAN_RELEASE = os.environ.get("REALTIME_DEBIAN_RELEASE", "12")
 
 
-def _checked_variables():
-    """The variables tasks/check_input.yml hands to realtime_proxy_errors.
+def public_variables(merged):
+    """The role's public variables in MERGED, as tasks/check_input.yml hands them to realtime_proxy_errors
+    (the varnames lookup of ``^realtime_proxy_[a-z0-9]``)."""
+    return {name: value for name, value in merged.items() if re.match(r"realtime_proxy_[a-z0-9]", name)}
 
-    Read from the task file itself, so the check here follows the role when
-    a variable is added there.
-    """
-    text = (ROLE / "tasks" / "check_input.yml").read_text()
-    block = text.split("realtime_proxy__input_errors:", 1)[1].split("realtime_proxy_errors", 1)[0]
-    names = tuple(dict.fromkeys(re.findall(r"'(realtime_proxy_[a-z0-9_]+)'\s*:", block)))
-    if not names:
-        raise AssertionError("no variables found in tasks/check_input.yml")
-    return names
-
-
-CHECKED_VARIABLES = _checked_variables()
 
 # What the template lookup (and the template action) passes to Jinja by default.
 TEMPLATE_OVERRIDES = dict(trim_blocks=True, lstrip_blocks=False, newline_sequence="\n")
@@ -116,7 +119,6 @@ class _Role:
         self.templar = Templar(loader=self.loader).copy_with_new_env(searchpath=searchpath)
         self._cache_compiled_templates()
         self._sources = {}
-        self._template_vars = {}
 
     def _cache_compiled_templates(self):
         """Compile each top-level template once instead of on every render.
@@ -142,13 +144,10 @@ class _Role:
         engine._compile_template = cached  # pylint: disable=protected-access
 
     def source(self, name):
-        """The trusted text of template NAME, and the template vars for it."""
+        """The trusted text of template NAME."""
         if name not in self._sources:
-            path = TEMPLATES / name
-            self._sources[name] = trust_as_template(self.loader.get_text_file_contents(str(path)))
-            self._template_vars[name] = _template_vars.generate_ansible_template_vars(
-                path=name, fullpath=str(path), dest_path=None, include_ansible_managed=True)
-        return self._sources[name], self._template_vars[name]
+            self._sources[name] = trust_as_template(self.loader.get_text_file_contents(str(TEMPLATES / name)))
+        return self._sources[name]
 
     def variables(self, settings):
         # Shallow: nothing here or in the templates mutates a variable's value.
@@ -177,13 +176,10 @@ class _Role:
         return list(result.error_messages)
 
     def render(self, name, variables):
-        text, template_vars = self.source(name)
         scope = dict(variables)
-        for key, value in template_vars.items():
-            if key != "ansible_managed" or key not in scope:
-                scope[key] = value
+        scope.setdefault("ansible_managed", constants.DEFAULT_MANAGED_STR)
         self.templar.available_variables = scope
-        result = self.templar.template(text, escape_backslashes=False, overrides=TEMPLATE_OVERRIDES)
+        result = self.templar.template(self.source(name), escape_backslashes=False, overrides=TEMPLATE_OVERRIDES)
         return "" if result is None else result
 
 
@@ -209,7 +205,7 @@ def merged_variables(settings):
 
 
 def files_for(settings):
-    """The role's file list for SETTINGS, as tasks/check_input.yml computes it."""
+    """The role's configuration file list for SETTINGS, as tasks/configure.yml computes it."""
     merged = merged_variables(settings)
     return realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"])
 
@@ -220,14 +216,14 @@ def inventory_check(settings):
     First the role's argument-spec validation (meta/argument_specs.yml, entry
     point ``main``, run by ansible.builtin.validate_argument_spec on the role's
     variables with defaults applied), then tasks/check_input.yml's
-    realtime_proxy_errors. An exception from the second check is re-raised
+    realtime_proxy_errors on every public variable. An exception from the second check is re-raised
     unless the argument spec already stopped the play (then the role would
     never have reached it): a crash is a bug, not a rejection message.
     """
     merged = merged_variables(settings)
     errors = role().argument_errors(merged)
     try:
-        errors += realtime_proxy_errors({name: merged[name] for name in CHECKED_VARIABLES if name in merged})
+        errors += realtime_proxy_errors(public_variables(merged))
     except Exception:  # pylint: disable=broad-except
         if not errors:
             raise
@@ -249,21 +245,18 @@ def render_tree(settings, root):
     root = pathlib.Path(root)
     the_role = role()
     merged = the_role.variables(settings)
-    files = realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"])
-    merged["realtime_proxy__files"] = files
+    merged["realtime_proxy__files"] = realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"])
     for directory in merged["realtime_proxy__owned_dirs"]:
         (root / directory).mkdir(parents=True, exist_ok=True)
+    rendered = json.loads(the_role.render("tree.j2", merged))
+    for item in rendered:
+        item["mode"] = "0644"
     written = []
-    for item in files:
+    for item in rendered + realtime_proxy_tls_files(merged["realtime_proxy_sites"]):
         dest = os.path.join(str(root), item["path"])
         if not _inside(root, dest):
             raise PathEscape("%r would be written outside %s" % (item["path"], root))
-        if item.get("secret"):
-            text = item["content"]  # tasks/render.yml: content as given, never templated
-        else:
-            merged["realtime_proxy__file"] = item
-            text = the_role.render(item["template"], merged)
-        _write(dest, text.encode("utf-8", errors="surrogateescape"), int(item.get("mode", "0644"), 8))
+        _write(dest, item["content"].encode("utf-8", errors="surrogateescape"), int(item["mode"], 8))
         written.append(pathlib.Path(dest))
     return written
 

@@ -62,6 +62,7 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
+from realtime_testkit import render
 from realtime_testkit.render import PathEscape, inventory_check, render_tree, self_signed_certificate, validate_tree
 
 import realtime_proxy_expected as expected_mod
@@ -69,7 +70,7 @@ import realtime_proxy_expected as expected_mod
 FIXED_SEED = 20251125
 FAST_EXAMPLES = int(os.environ.get("REALTIME_PROPERTY_EXAMPLES", "200"))
 NGINX_EXAMPLES = int(os.environ.get("REALTIME_PROPERTY_NGINX_EXAMPLES", "75"))
-NGINX = pathlib.Path(os.environ.get("REALTIME_NGINX_BINARY", "/usr/sbin/nginx"))
+NGINX = pathlib.Path(render.NGINX)
 
 # --------------------------------------------------------------------------
 # strategies

@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 import realtime_proxy_expected as expected_mod
+from realtime_testkit import render
 from realtime_testkit.render import REPO_ROOT, inventory_check, render_tree, self_signed_certificate, validate_tree
 
-NGINX = pathlib.Path("/usr/sbin/nginx")
+NGINX = pathlib.Path(render.NGINX)
 
 
 def scenario_inventory():
