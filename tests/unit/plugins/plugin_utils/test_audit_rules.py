@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The nginx configuration audit.
+"""The audit's rules, on the dumps in tests/unit/audit_configs/.
 
 Each file in tests/unit/audit_configs/ is an ``nginx -T`` dump. Lines before the
 first ``# configuration file`` header (dropped by the audit, as nginx's own
@@ -20,20 +20,14 @@ __metaclass__ = type
 import glob
 import json
 import os
-import sys
 
 import pytest
 
 pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip install crossplane)')
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils import _audit
-from ansible_collections.realtime.nginx.plugins.plugin_utils._audit import (
-    AuditError,
-    at_or_above,
+from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import (
     audit_config,
     format_report,
-    parse_time,
-    split_dump,
 )
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'audit_configs')
@@ -108,20 +102,6 @@ def test_user_listed_location_needed():
     assert [f['code'] for f in audit_config(text, sse_locations=['/feed/'])['findings']] == ['sse_proxy_buffering']
 
 
-def test_ignore_codes():
-    with open(os.path.join(CONFIG_DIR, 'keepalive_connection_close.conf')) as f:
-        result = audit_config(f.read(), ignore=['keepalive_connection_close'])
-    assert result['findings'] == []
-
-
-def test_split_dump_drops_preamble_and_keeps_lines():
-    text = ('nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n'
-            '# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n}\n\n'
-            '# configuration file /etc/nginx/b.conf:\nserver {}\n')
-    files = split_dump(text)
-    assert files == [('/etc/nginx/nginx.conf', 'events {}\nhttp {\n}\n'), ('/etc/nginx/b.conf', 'server {}\n')]
-
-
 def test_plain_nginx_conf_without_headers():
     text = 'worker_shutdown_timeout 10s;\nevents {}\nhttp {\n  server {\n    location /sse/ { proxy_pass http://x; }\n  }\n}\n'
     result = audit_config(text)
@@ -150,42 +130,3 @@ def test_worker_processes_auto_uses_cpu_count():
     bare = '# configuration file /etc/nginx/nginx.conf:\nworker_shutdown_timeout 30s;\nevents {}\nhttp {}\n'
     codes = sorted(f['code'] for f in audit_config(bare, expected_streams=1000)['findings'])
     assert codes == ['worker_connections_low', 'worker_rlimit_nofile_low']
-
-
-@pytest.mark.parametrize('value, seconds', [
-    ('30', 30), ('30s', 30), ('5m', 300), ('1h', 3600), ('1h30m', 5400), ('500ms', 0.5), ('1d', 86400),
-    ('x', None), ('', None), ('10q', None),
-])
-def test_parse_time(value, seconds):
-    assert parse_time(value) == seconds
-
-
-def test_at_or_above():
-    findings = [{'severity': 'low'}, {'severity': 'medium'}, {'severity': 'high'}]
-    assert len(at_or_above(findings, 'low')) == 3
-    assert len(at_or_above(findings, 'medium')) == 2
-    assert len(at_or_above(findings, 'high')) == 1
-    assert at_or_above(findings, 'never') == []
-
-
-def test_report_is_readable():
-    with open(os.path.join(CONFIG_DIR, 'sse_gzip.conf')) as f:
-        result = audit_config(f.read())
-    report = format_report(result, fail_on='high', host='web1')
-    assert 'of web1: 1 high, 0 medium, 0 low' in report
-    assert '[HIGH] sse_gzip at /etc/nginx/nginx.conf:17 (location /sse/)' in report
-    assert 'fix: Add "gzip off;"' in report
-    assert report.endswith('1 finding(s) at or above "high".')
-
-
-def test_missing_crossplane_gives_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, 'crossplane', None)
-    with pytest.raises(AuditError) as info:
-        audit_config('events {}\n')
-    assert 'pip install crossplane on the controller' in str(info.value)
-    assert _audit.CROSSPLANE_MISSING in str(info.value)
-
-
-def test_empty_config_is_an_error():
-    with pytest.raises(AuditError):
-        audit_config('  \n\n')
