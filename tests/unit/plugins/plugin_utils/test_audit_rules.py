@@ -20,6 +20,7 @@ __metaclass__ = type
 import glob
 import json
 import os
+import re
 
 import pytest
 
@@ -28,6 +29,11 @@ pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import (
     audit_config,
     format_report,
+)
+from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_rules import (
+    RULES,
+    SEVERITIES,
+    Rule,
 )
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'audit_configs')
@@ -130,3 +136,40 @@ def test_worker_processes_auto_uses_cpu_count():
     bare = '# configuration file /etc/nginx/nginx.conf:\nworker_shutdown_timeout 30s;\nevents {}\nhttp {}\n'
     codes = sorted(f['code'] for f in audit_config(bare, expected_streams=1000)['findings'])
     assert codes == ['worker_connections_low', 'worker_rlimit_nofile_low']
+
+
+def _rule_problems(rules):
+    """What makes a list of rules unusable: a rule without code, severity, description or fix, or a shared code."""
+    problems = []
+    codes = [r.code for r in rules]
+    for r in rules:
+        if not r.code or not re.match(r'^[a-z][a-z0-9_]*$', r.code):
+            problems.append('%r has no code' % (r,))
+        if r.severity not in SEVERITIES:
+            problems.append('%s has no severity (one of %s)' % (r.code, ', '.join(SEVERITIES)))
+        if not (r.fix or '').strip():
+            problems.append('%s has no fix' % r.code)
+        if not (getattr(r.check, '__doc__', None) or '').strip():
+            problems.append('%s does not say what it checks (docstring)' % r.code)
+    problems.extend('%s is the code of %d rules' % (c, codes.count(c)) for c in sorted(set(codes)) if codes.count(c) > 1)
+    return problems
+
+
+def test_every_rule_has_code_severity_fix_and_its_own_code():
+    assert len(RULES) >= 15
+    assert _rule_problems(RULES) == []
+
+
+def test_rule_problems_catch_incomplete_rules():
+    def check(target):
+        """Checks something."""
+        return iter(())
+    good = Rule('good', 'high', 'Do this.', check)
+    assert _rule_problems([good]) == []
+    assert _rule_problems([Rule('', 'high', 'Do this.', check)]) == ["Rule(code='', severity='high', fix='Do this.', "
+                                                                      "check=%r) has no code" % (check,)]
+    assert _rule_problems([Rule('bad', None, 'Do this.', check)]) == ['bad has no severity (one of low, medium, high)']
+    assert _rule_problems([Rule('bad', 'high', ' ', check)]) == ['bad has no fix']
+    assert _rule_problems([Rule('bad', 'high', 'Do this.', lambda target: iter(()))]) == [
+        'bad does not say what it checks (docstring)']
+    assert _rule_problems([good, good]) == ['good is the code of 2 rules']
