@@ -9,12 +9,12 @@ __metaclass__ = type
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils._audit import (
-    AuditError,
+from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import (
     at_or_above,
     audit_config,
     format_report,
 )
+from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_config import AuditError
 
 ARGUMENT_SPEC = dict(
     config=dict(type='str'),

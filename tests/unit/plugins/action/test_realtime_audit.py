@@ -21,7 +21,7 @@ import pytest
 
 pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip install crossplane)')
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils._audit import audit_config
+from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import audit_config
 
 NGINX = '/usr/sbin/nginx'
 HERE = os.path.dirname(os.path.abspath(__file__))

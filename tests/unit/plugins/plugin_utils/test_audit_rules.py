@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The nginx configuration audit.
+"""The audit's rules, on the dumps in tests/unit/audit_configs/.
 
 Each file in tests/unit/audit_configs/ is an ``nginx -T`` dump. Lines before the
 first ``# configuration file`` header (dropped by the audit, as nginx's own
@@ -20,20 +20,20 @@ __metaclass__ = type
 import glob
 import json
 import os
-import sys
+import re
 
 import pytest
 
 pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip install crossplane)')
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils import _audit
-from ansible_collections.realtime.nginx.plugins.plugin_utils._audit import (
-    AuditError,
-    at_or_above,
+from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import (
     audit_config,
     format_report,
-    parse_time,
-    split_dump,
+)
+from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_rules import (
+    RULES,
+    SEVERITIES,
+    Rule,
 )
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'audit_configs')
@@ -108,20 +108,6 @@ def test_user_listed_location_needed():
     assert [f['code'] for f in audit_config(text, sse_locations=['/feed/'])['findings']] == ['sse_proxy_buffering']
 
 
-def test_ignore_codes():
-    with open(os.path.join(CONFIG_DIR, 'keepalive_connection_close.conf')) as f:
-        result = audit_config(f.read(), ignore=['keepalive_connection_close'])
-    assert result['findings'] == []
-
-
-def test_split_dump_drops_preamble_and_keeps_lines():
-    text = ('nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\n'
-            '# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n}\n\n'
-            '# configuration file /etc/nginx/b.conf:\nserver {}\n')
-    files = split_dump(text)
-    assert files == [('/etc/nginx/nginx.conf', 'events {}\nhttp {\n}\n'), ('/etc/nginx/b.conf', 'server {}\n')]
-
-
 def test_plain_nginx_conf_without_headers():
     text = 'worker_shutdown_timeout 10s;\nevents {}\nhttp {\n  server {\n    location /sse/ { proxy_pass http://x; }\n  }\n}\n'
     result = audit_config(text)
@@ -152,40 +138,38 @@ def test_worker_processes_auto_uses_cpu_count():
     assert codes == ['worker_connections_low', 'worker_rlimit_nofile_low']
 
 
-@pytest.mark.parametrize('value, seconds', [
-    ('30', 30), ('30s', 30), ('5m', 300), ('1h', 3600), ('1h30m', 5400), ('500ms', 0.5), ('1d', 86400),
-    ('x', None), ('', None), ('10q', None),
-])
-def test_parse_time(value, seconds):
-    assert parse_time(value) == seconds
+def _rule_problems(rules):
+    """What makes a list of rules unusable: a rule without code, severity, description or fix, or a shared code."""
+    problems = []
+    codes = [r.code for r in rules]
+    for r in rules:
+        if not r.code or not re.match(r'^[a-z][a-z0-9_]*$', r.code):
+            problems.append('%r has no code' % (r,))
+        if r.severity not in SEVERITIES:
+            problems.append('%s has no severity (one of %s)' % (r.code, ', '.join(SEVERITIES)))
+        if not (r.fix or '').strip():
+            problems.append('%s has no fix' % r.code)
+        if not (getattr(r.check, '__doc__', None) or '').strip():
+            problems.append('%s does not say what it checks (docstring)' % r.code)
+    problems.extend('%s is the code of %d rules' % (c, codes.count(c)) for c in sorted(set(codes)) if codes.count(c) > 1)
+    return problems
 
 
-def test_at_or_above():
-    findings = [{'severity': 'low'}, {'severity': 'medium'}, {'severity': 'high'}]
-    assert len(at_or_above(findings, 'low')) == 3
-    assert len(at_or_above(findings, 'medium')) == 2
-    assert len(at_or_above(findings, 'high')) == 1
-    assert at_or_above(findings, 'never') == []
+def test_every_rule_has_code_severity_fix_and_its_own_code():
+    assert len(RULES) >= 15
+    assert _rule_problems(RULES) == []
 
 
-def test_report_is_readable():
-    with open(os.path.join(CONFIG_DIR, 'sse_gzip.conf')) as f:
-        result = audit_config(f.read())
-    report = format_report(result, fail_on='high', host='web1')
-    assert 'of web1: 1 high, 0 medium, 0 low' in report
-    assert '[HIGH] sse_gzip at /etc/nginx/nginx.conf:17 (location /sse/)' in report
-    assert 'fix: Add "gzip off;"' in report
-    assert report.endswith('1 finding(s) at or above "high".')
-
-
-def test_missing_crossplane_gives_clear_error(monkeypatch):
-    monkeypatch.setitem(sys.modules, 'crossplane', None)
-    with pytest.raises(AuditError) as info:
-        audit_config('events {}\n')
-    assert 'pip install crossplane on the controller' in str(info.value)
-    assert _audit.CROSSPLANE_MISSING in str(info.value)
-
-
-def test_empty_config_is_an_error():
-    with pytest.raises(AuditError):
-        audit_config('  \n\n')
+def test_rule_problems_catch_incomplete_rules():
+    def check(target):
+        """Checks something."""
+        return iter(())
+    good = Rule('good', 'high', 'Do this.', check)
+    assert _rule_problems([good]) == []
+    assert _rule_problems([Rule('', 'high', 'Do this.', check)]) == ["Rule(code='', severity='high', fix='Do this.', "
+                                                                      "check=%r) has no code" % (check,)]
+    assert _rule_problems([Rule('bad', None, 'Do this.', check)]) == ['bad has no severity (one of low, medium, high)']
+    assert _rule_problems([Rule('bad', 'high', ' ', check)]) == ['bad has no fix']
+    assert _rule_problems([Rule('bad', 'high', 'Do this.', lambda target: iter(()))]) == [
+        'bad does not say what it checks (docstring)']
+    assert _rule_problems([good, good]) == ['good is the code of 2 rules']
