@@ -8,7 +8,7 @@ import os
 import pathlib
 import sys
 
-from .container import REPO, docker_answers
+from .container import NAME, REPO, SMOKE_NAME, docker_answers
 
 
 def main(argv=None) -> int:
@@ -16,7 +16,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="provision, measure, write JSON, plots and docs/performance.md")
     run.add_argument("--smoke", action="store_true", help="tiny counts (< 2 minutes): checks the harness works")
-    run.add_argument("--name", default=None, help="container name (rtn-bench; rtn-bench-smoke with --smoke)")
+    run.add_argument("--name", default=None, help="container name (%s; %s with --smoke)" % (NAME, SMOKE_NAME))
     run.add_argument("--port-base", type=int, default=None,
                      help="first of the harness's loopback ports (19000; 19500 with --smoke)")
     run.add_argument("--out", default=None, help="results JSON (bench-results/results.json)")
@@ -39,10 +39,11 @@ def main(argv=None) -> int:
     if why:
         print("bench: %s (run `make setup` first, see bench/README.md)" % why, file=sys.stderr)
         return 2
-    from .run import Bench, Settings
+    from .rig import Settings
+    from .run import Bench
 
     settings = Settings.smoke_settings() if args.smoke else Settings()
-    settings.name = args.name or ("rtn-bench-smoke" if args.smoke else "rtn-bench")
+    settings.name = args.name or (SMOKE_NAME if args.smoke else NAME)
     settings.port_base = args.port_base or (19500 if args.smoke else 19000)
     if args.steps:
         settings.steps = [int(x) for x in args.steps.split(",") if x.strip()]

@@ -1,4 +1,4 @@
-"""One load-client process: ``python -m bench.loadproc '<json spec>'``.
+"""Load-client processes: ``python -m bench.loadproc '<json spec>'`` and the harness's side of it.
 
 A thin layer over ``realtime_testkit.load`` (hold_sse / hold_ws), which does
 the real work. What this adds is what a single asyncio process cannot do for
@@ -17,14 +17,24 @@ tens of thousands of streams:
 Spec keys: kind (sse|ws), url, n, duration, batch (500), batch_gap (0.1),
 ping_interval (ws, 5), resume (reconnect once after a server close, False),
 resume_delay (1.0), connect_timeout (10).
+
+The harness's side (``spawn``, ``wait_ready``, ``collect``) is at the end of
+this file, next to the protocol it speaks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import pathlib
+import signal
+import subprocess
 import sys
+import tempfile
 import time
+from typing import List, Optional
 
 from realtime_testkit.load import HoldResult, hold_sse, hold_ws
 
@@ -90,6 +100,86 @@ async def run(spec: dict) -> dict:
                              if s.resume is not None and s.resume.opened_at is not None),
         "opened_at": sorted(s.opened_at for s in merged.streams if s.opened_at is not None),
     }
+
+
+# ------------------------------------------------------------------ the harness's side
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+PER_PROCESS = 4000  # streams per load-client process (20,000 open files per process)
+# How every load client opens and keeps its streams; the report states these.
+CLIENTS = {"batch": 200, "batch_gap_s": 0.2, "resume_delay_s": 1.0}
+
+
+def spawn(procs, ports: List[int], n_sse: int, n_ws: int, duration: float,
+          resume: bool = False, ping_interval: float = 5.0) -> list:
+    """Start load-client processes (through PROCS, a rig.Procs) for N_SSE + N_WS streams over PORTS."""
+    started = []
+    index = 0
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    for kind, n in (("sse", n_sse), ("ws", n_ws)):
+        for size in [min(PER_PROCESS, n - i) for i in range(0, n, PER_PROCESS)]:
+            port = ports[index % len(ports)]
+            index += 1
+            scheme = "http" if kind == "sse" else "ws"
+            spec = {"kind": kind, "url": "%s://127.0.0.1:%d/hold/%s/bench" % (scheme, port, kind),
+                    "n": size, "duration": duration, "batch": CLIENTS["batch"],
+                    "batch_gap": CLIENTS["batch_gap_s"], "ping_interval": ping_interval, "resume": resume,
+                    "resume_delay": CLIENTS["resume_delay_s"]}
+            # stderr to a file: a full pipe would block the client mid-run
+            errfile = tempfile.TemporaryFile("w+")  # pylint: disable=consider-using-with
+            proc = procs.start([sys.executable, "-m", "bench.loadproc", json.dumps(spec)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=errfile, text=True, env=env, cwd=str(REPO))
+            proc.errfile = errfile
+            proc.early_lines = []
+            started.append(proc)
+    return started
+
+
+async def wait_ready(procs, timeout: float) -> Optional[float]:
+    """Seconds until every process said READY, None after TIMEOUT."""
+    async def one(proc):
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, proc.stdout.readline)
+            if not line or line.startswith("READY"):
+                return
+            proc.early_lines.append(line)
+    try:
+        t0 = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(*(one(p) for p in procs)), timeout)
+        return time.monotonic() - t0
+    except asyncio.TimeoutError:
+        return None
+
+
+def collect(procs, timeout: float = 60.0) -> list:
+    """STOP every process and return each one's RESULT (or an ``error``)."""
+    for p in procs:
+        with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+            p.stdin.write("STOP\n")
+            p.stdin.flush()
+    out = []
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        try:
+            stdout, stderr = p.communicate(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            stdout, stderr = p.communicate(timeout=10)
+        p.errfile.seek(0)
+        stderr = p.errfile.read()[-2000:]
+        p.errfile.close()
+        result = None
+        for line in p.early_lines + (stdout or "").splitlines():
+            if line.startswith("RESULT "):
+                result = json.loads(line[7:])
+        if result is None:
+            result = {"error": "client process gave no result (rc %s): %s" % (p.returncode, (stderr or "")[-500:])}
+        out.append(result)
+    return out
 
 
 def main(argv=None) -> int:

@@ -1,25 +1,151 @@
-"""Smoke run of the benchmark harness (bench/): tiny counts, real container, real nginx.
+"""The benchmark harness (bench/): its report from a recorded run, and a smoke run.
 
-``python -m bench run --smoke`` provisions its own container (rtn-bench-smoke,
-ports 19500-19999, so it never collides with a full ``make bench``), runs
-every measurement with tiny counts and writes JSON, plots and a page into
-tmp_path. This test checks the harness works and its JSON has the expected
-keys with sane values; it asserts no timings beyond generous sanity bounds.
-It needs a Docker engine and the test image, and is skipped when none answers.
+The report tests render docs/performance.md from recorded_results.json (the run
+the committed page shows, reconstructed from its figures) and check that the
+page's figures come from the results: changing a value in the results changes
+the page. They need neither Docker nor a run.
+
+``python -m bench run --smoke`` provisions its own container
+(realtime-bench-smoke, ports 19500-19999, so it never collides with a full
+``make bench`` or with molecule's rtn-* hosts), runs every measurement with
+tiny counts and writes JSON, plots and a page into tmp_path. The smoke tests
+check the harness works and its JSON has the expected keys with sane values;
+they assert no timings beyond generous sanity bounds. They need a Docker
+engine and the test image, and are skipped when none answers.
 """
 
+import copy
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
 import pytest
+import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 
-from bench.container import IMAGE, docker_answers  # noqa: E402
+from bench import diagnostics, facts, report  # noqa: E402
+from bench.container import IMAGE, SMOKE_NAME, Container, docker_answers  # noqa: E402
+
+RECORDED = pathlib.Path(__file__).with_name("recorded_results.json")
+
+
+def _recorded() -> dict:
+    return json.loads(RECORDED.read_text())
+
+
+def _set(results: dict, path: str, value) -> None:
+    *parents, last = path.split("/")
+    node = results
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node[int(last) if isinstance(node, list) else last] = value
+
+
+# ------------------------------------------------------------------ the report, from recorded results
+
+
+def test_report_shows_the_recorded_figures():
+    results = _recorded()
+    text = report.markdown(results)
+    m, defaults = results["machine"], results["machine"]["role_defaults"]
+    sse_role = results["sse"]["delay_ms"]["role"]
+    for expected in (
+            "| CPUs (nproc) | %d |" % m["nproc"],
+            "| memory | %s GiB |" % m["mem_gib"],
+            "| nginx | %s (%s in a systemd container" % (m["nginx"], m["os_in_container"]),
+            "| controller | Python %s, ansible-core %s |" % (m["python"], m["ansible_core"]),
+            "| open files per process | {:,} hard limit".format(m["open_files_hard_limit"]),
+            "| role | %d | %s | %s | %s | %s |" % (sse_role["n"], sse_role["p50"], sse_role["p90"], sse_role["p99"],
+                                                    sse_role["max"]),
+            "| role-defaults | auto (%d) | %d | %d | %d |" % (m["nproc"], defaults["worker_connections"],
+                                                              defaults["worker_rlimit_nofile"],
+                                                              results["capacity"]["ceilings"]["role-defaults"]["held_max"]),
+            "`realtime_proxy_worker_connections: %d`" % defaults["worker_connections"],
+            "`realtime_proxy_worker_rlimit_nofile: %d`" % defaults["worker_rlimit_nofile"],
+            "`worker_processes %s`" % defaults["worker_processes"],
+            "| no-op re-run | %.1f | %d | %d |" % (results["converge"]["noop"]["wall_s"],
+                                                  results["converge"]["noop"]["recap"]["ok"],
+                                                  results["converge"]["noop"]["recap"]["changed"]),
+            "| %d / %d (latency" % (results["reload"]["new_connections"]["failed"],
+                                    results["reload"]["new_connections"]["attempted"])):
+        assert expected in text
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("machine/nproc", 8, "| CPUs (nproc) | 8 |"),
+    ("machine/nproc", 8, "on a shared 8-core machine"),
+    ("machine/mem_gib", 64.0, "| memory | 64.0 GiB |"),
+    ("machine/nginx", "nginx/1.26.0", "| nginx | nginx/1.26.0 ("),
+    ("machine/ansible_core", "2.20.1", "ansible-core 2.20.1 |"),
+    ("machine/open_files_hard_limit", 1048576, "| open files per process | 1,048,576 hard limit"),
+    ("machine/role_defaults/worker_connections", 4096, "`realtime_proxy_worker_connections: 4096`"),
+    ("machine/role_defaults/worker_rlimit_nofile", 9999, "`realtime_proxy_worker_rlimit_nofile: 9999`"),
+    ("machine/role_defaults/worker_processes", 3, "`worker_processes 3`"),
+    ("capacity/configs/role-defaults/worker_connections", 4096, "| role-defaults | auto (2) | 4096 |"),
+    ("capacity/configs/debian-default/worker_connections", 1024, "(worker_connections 1024)"),
+    ("capacity/steps/9/held", 15999, "| role-tuned | 16000 | 15999 |"),
+    ("capacity/clients/batch", 300, "opened in batches of 300 every"),
+    ("settings/tuned/realtime_proxy_worker_processes", 8, "`realtime_proxy_worker_processes: 8`"),
+    ("sse/delay_ms/role/p99", 7.5, "| role | 1200 | 0.365 | 0.767 | 7.5 |"),
+    ("ws/msgs_per_s/role", 1234.5, "| 1234.5 | 0 |"),
+    ("reload/dropped_before_timeout", 7, "| dropped before worker_shutdown_timeout (30 s) | 7 |"),
+    ("reload/worker_shutdown_timeout_s", 45, "| dropped before worker_shutdown_timeout (45 s) |"),
+    ("converge/noop/wall_s", 12.5, "12.5 s (changed=0) | **not met** |"),
+    ("runtime_s", 900.0, "| run time of the whole benchmark | 900 s |"),
+])
+def test_report_follows_the_results(path, value, expected):
+    base = report.markdown(_recorded())
+    assert expected not in base
+    results = _recorded()
+    _set(results, path, value)
+    assert expected in report.markdown(results)
+
+
+def test_report_writes_page_and_plots(tmp_path):
+    written = report.write(_recorded(), tmp_path)
+    assert (tmp_path / "performance.md").read_text() == report.markdown(_recorded())
+    for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge"):
+        assert (tmp_path / "performance" / (png + ".png")).stat().st_size > 1000
+    assert len(written) == 6
+
+
+def test_report_without_a_measurement():
+    results = _recorded()
+    for key in ("capacity", "reload"):
+        del results[key]
+    text = report.markdown(copy.deepcopy(results))
+    assert "## 1. SSE" in text and "## 3. Concurrent" not in text and "## 4. Reload" not in text
+
+
+def test_role_defaults_come_from_the_role():
+    defaults = facts.role_defaults()
+    raw = yaml.safe_load((REPO / "roles/realtime_proxy/defaults/main/nginx.yml").read_text())
+    assert defaults == {key: raw["realtime_proxy_" + key] for key in facts.GLOBALS}
+    code = "\n".join(p.read_text() for p in (REPO / "bench").rglob("*") if p.suffix in (".py", ".j2"))
+    for key in ("worker_connections", "worker_rlimit_nofile"):
+        assert not re.search(r"\b%d\b" % defaults[key], code), "bench/ repeats the role's default %s" % key
+
+
+def test_bound_names_the_machine_limits():
+    step = {"nginx_log": {"too many open files": 3}, "client_errors": {}, "failed": 3, "ramp_s": 1.0}
+    reason = diagnostics.bounded_by({"worker_connections": 10, "workers": "auto (4)", "rlimit": 100}, step,
+                                    {"open_files_hard_limit": 1024, "nproc": 4})
+    assert "the hard limit here is 1,024" in reason
+
+
+def test_bench_containers_are_not_molecule_hosts():
+    assert not SMOKE_NAME.startswith("rtn-")
+    with pytest.raises(ValueError):
+        Container("rtn-bench")
+    assert Container(SMOKE_NAME).sample()["master"] is None  # not started: nothing to look at
+
+
+# ------------------------------------------------------------------ the smoke run
 
 
 def _skip_reason():
@@ -51,7 +177,7 @@ def smoke(tmp_path_factory):
 def test_container_removed(smoke):
     done = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
                           timeout=30, check=True)
-    assert "rtn-bench-smoke" not in done.stdout.split()
+    assert SMOKE_NAME not in done.stdout.split()
 
 
 def test_machine_and_converge(smoke):
@@ -59,6 +185,9 @@ def test_machine_and_converge(smoke):
     machine = results["machine"]
     assert machine["nproc"] >= 1 and machine["mem_gib"] > 0
     assert machine["nginx"].startswith("nginx/")
+    assert machine["role_defaults"] == facts.role_defaults()
+    assert results["capacity"]["configs"]["role-defaults"]["worker_connections"] == \
+        machine["role_defaults"]["worker_connections"]
     run = results["converge"]["first"]  # the smoke run skips the no-op re-run to stay short
     assert run["wall_s"] > 0 and run["recap"]["failed"] == 0 and run["recap"]["changed"] > 0
     assert run["slowest_tasks"], "profile_tasks gave no timings"

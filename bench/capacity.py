@@ -1,0 +1,136 @@
+"""Measurement 3: concurrent streams held, in steps, per configuration, until one fails (and why).
+
+Three nginx masters side by side in the same container (provision.py): Debian's
+own nginx.conf, the role as shipped (its defaults, read from the role) and the
+role tuned. Each step opens half SSE and half WebSocket streams from
+load-client processes (loadproc.py), holds them, and samples nginx's workers
+from /proc before, after the ramp and at the end of the hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Dict, List, Optional
+
+from . import diagnostics, loadproc
+from .facts import workers_in_effect
+from .provision import HOLD_HEARTBEAT_S
+from .rig import Rig, log
+
+PING_INTERVAL_S = 5.0  # every held WebSocket sends a message this often and checks its echo
+
+
+def configs(rig: Rig) -> list:
+    """(name, ports, conf marker of its master, settings in effect) of each configuration compared."""
+    s = rig.settings
+    nproc = rig.results["machine"]["nproc"]
+    debian = rig.results["debian_conf"]
+    defaults = rig.results["machine"]["role_defaults"]
+    tuned = s.tuned
+    return [
+        ("debian-default", s.debian_ports, "nginx-debian",
+         {"worker_connections": debian["worker_connections"],
+          "workers": workers_in_effect(debian["worker_processes"], nproc),
+          "rlimit": debian["worker_rlimit_nofile"] or "%s (inherited)" % debian["inherited_nofile"]}),
+        ("role-defaults", s.role_ports, None,
+         {"worker_connections": defaults["worker_connections"],
+          "workers": workers_in_effect(defaults["worker_processes"], nproc),
+          "rlimit": defaults["worker_rlimit_nofile"]}),
+        ("role-tuned", s.tuned_ports, "nginx-tuned",
+         {"worker_connections": tuned["realtime_proxy_worker_connections"],
+          "workers": workers_in_effect(tuned["realtime_proxy_worker_processes"], nproc),
+          "rlimit": tuned["realtime_proxy_worker_rlimit_nofile"]}),
+    ]
+
+
+def _tally(results: list, target: int) -> dict:
+    held = failed = attempted = 0
+    errors: Dict[str, int] = {}
+    by_kind = {"sse": {"held": 0, "failed": 0}, "ws": {"held": 0, "failed": 0}}
+    for r in results:
+        if "summary" not in r:
+            errors[r.get("error", "?")[:120]] = errors.get(r.get("error", "?")[:120], 0) + 1
+            continue
+        sm = r["summary"]
+        attempted += sm["attempted"]
+        held += sm["ok"]
+        failed += sm["attempted"] - sm["ok"]
+        by_kind[sm["kind"]]["held"] += sm["ok"]
+        by_kind[sm["kind"]]["failed"] += sm["attempted"] - sm["ok"]
+        for e, c in sm["error_samples"].items():
+            errors[e[:120]] = errors.get(e[:120], 0) + c
+    failed += target - attempted  # a client process that died counts all its streams as failed
+    return {"held": held, "failed": failed, "by_kind": by_kind,
+            "client_errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:5])}
+
+
+async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n_sse: int, n_ws: int) -> dict:
+    s, c = rig.settings, rig.container
+    offset = diagnostics.log_offset(c)
+    await asyncio.sleep(1.0)
+    s0 = c.sample(marker)
+    duration = s.ramp_timeout_s + s.hold_s + 20
+    procs = loadproc.spawn(rig.procs, ports, n_sse, n_ws, duration, ping_interval=PING_INTERVAL_S)
+    ramp = await loadproc.wait_ready(procs, s.ramp_timeout_s)
+    await asyncio.sleep(1.0)
+    s1 = c.sample(marker)
+    await asyncio.sleep(s.hold_s)
+    s2 = c.sample(marker)
+    tally = _tally(loadproc.collect(procs), n_sse + n_ws)
+    held = tally["held"]
+    rss_delta = s2.get("rss_kb", 0) - s0.get("rss_kb", 0)
+    pss_delta = s2.get("pss_kb", 0) - s0.get("pss_kb", 0)
+    out = {
+        "config": config, "target": n_sse + n_ws, "sse": n_sse, "ws": n_ws, "held": held,
+        "failed": tally["failed"], "by_kind": tally["by_kind"],
+        "ramp_s": round(ramp, 2) if ramp is not None else None,
+        "nginx_workers": s2.get("n_workers"),
+        "nginx_rss_idle_kb": s0.get("rss_kb"), "nginx_rss_kb": s2.get("rss_kb"),
+        "nginx_pss_kb": s2.get("pss_kb"),
+        "rss_per_stream_kb": round(rss_delta / held, 2) if held else None,
+        "pss_per_stream_kb": round(pss_delta / held, 2) if held else None,
+        "cpu_ramp_s": round(s1.get("cpu_s", 0) - s0.get("cpu_s", 0), 2),
+        "cpu_hold_pct": round(100 * (s2.get("cpu_s", 0) - s1.get("cpu_s", 0)) / s.hold_s, 1),
+        "client_errors": tally["client_errors"],
+        "nginx_log": diagnostics.log_reasons(c, offset),
+    }
+    log("capacity %-13s %6d: held %6d failed %5d  rss/stream %s KB  ramp %s s  %s" % (
+        config, out["target"], held, out["failed"], out["rss_per_stream_kb"], out["ramp_s"],
+        out["nginx_log"] or ""))
+    await asyncio.sleep(2.0)  # let closes settle before the next step
+    return out
+
+
+async def measure(rig: Rig) -> dict:
+    s = rig.settings
+    compared = configs(rig)
+    out = {"steps": [], "ceilings": {}, "configs": {c[0]: c[3] for c in compared},
+           "hold_s": s.hold_s, "per_process": loadproc.PER_PROCESS,
+           "clients": {"batch": loadproc.CLIENTS["batch"], "batch_gap_s": loadproc.CLIENTS["batch_gap_s"],
+                       "listen_ports": len(s.role_ports), "heartbeat_s": HOLD_HEARTBEAT_S,
+                       "ping_interval_s": PING_INTERVAL_S}}
+    budget_end = time.monotonic() + s.capacity_budget_s
+    for name, ports, marker, info in compared:
+        ceiling = {"held_max": 0, "first_failing_step": None, "bounded_by": None}
+        for target in s.steps:
+            if time.monotonic() > budget_end:
+                ceiling["bounded_by"] = ceiling["bounded_by"] or "time budget of the run (not a limit of nginx)"
+                break
+            one = await step(rig, name, ports, marker, target // 2, target - target // 2)
+            out["steps"].append(one)
+            ceiling["held_max"] = max(ceiling["held_max"], one["held"])
+            if one["failed"]:
+                ceiling["first_failing_step"] = target
+                ceiling["bounded_by"] = diagnostics.bounded_by(info, one, rig.results["machine"])
+                break
+        else:
+            ceiling["bounded_by"] = "not reached: the largest step (%d) held" % s.steps[-1]
+        out["ceilings"][name] = ceiling
+    if s.kind_step:
+        for kind in ("sse", "ws"):
+            n = s.kind_step
+            one = await step(rig, "role-tuned/%s" % kind, s.tuned_ports, "nginx-tuned",
+                             n if kind == "sse" else 0, n if kind == "ws" else 0)
+            out.setdefault("per_kind", []).append(one)
+    return out

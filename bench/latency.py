@@ -1,0 +1,90 @@
+"""Measurements 1 and 2: SSE delivery delay and WebSocket echo round trips, side by side.
+
+Both use the shared clients of tests/realtime_testkit (``read_sse``, ``ws_echo``)
+against the shared test backend, directly and through nginx, alternating the
+configurations round by round so that none always goes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Dict
+
+from realtime_testkit.load import percentiles
+from realtime_testkit.sse import delays, read_sse
+from realtime_testkit.ws import ws_echo
+
+from .rig import Rig
+
+
+def _versus(out: dict, key: str, points) -> None:
+    """Add ``added_ms`` and ``ratio`` of the role over direct for OUT[KEY], when both have samples."""
+    a, b = out[key]["direct"], out[key]["role"]
+    if a.get("n") and b.get("n"):
+        out["added_ms"] = {p: round(b[p] - a[p], 3) for p in points}
+        out["ratio"] = {p: round(b[p] / a[p], 2) if a[p] else None for p in ("p50", "p99")}
+
+
+async def sse_delay(rig: Rig) -> dict:
+    s = rig.settings
+    query = "count=%d&interval=%g" % (s.sse_events, s.sse_interval)
+    urls = {
+        "direct": "http://127.0.0.1:%d/sse/bench?%s" % (s.app_port, query),
+        "role": "http://127.0.0.1:%d/sse/bench?%s" % (s.role_ports[0], query),
+        "naive": "http://127.0.0.1:%d/sse/bench?%s" % (s.naive_port, query),
+    }
+    got: Dict[str, list] = {k: [] for k in urls}
+    first: Dict[str, list] = {k: [] for k in urls}
+    missing = {k: 0 for k in urls}
+    timeout = s.sse_events * s.sse_interval + 10
+    order = list(urls)
+    for r in range(s.sse_rounds):
+        for name in order[r % 3:] + order[:r % 3]:  # rotate so no config always goes first
+            res = await asyncio.gather(*(read_sse(urls[name], count=s.sse_events, timeout=timeout)
+                                         for unused in range(s.sse_streams)))
+            for one in res:
+                d = delays(one)
+                got[name].extend(d)
+                if d:
+                    first[name].append(d[0])
+                missing[name] += s.sse_events - len(one.events)
+    out = {"events_per_config": {k: len(v) for k, v in got.items()}, "missing": missing,
+           "delay_ms": {k: percentiles(v, (50, 90, 99)) for k, v in got.items()},
+           "first_event_delay_ms": {k: percentiles(v, (50, 99)) for k, v in first.items()},
+           "samples_ms": {k: [round(x * 1000, 3) for x in v] for k, v in got.items()}}
+    _versus(out, "delay_ms", ("p50", "p99", "max"))
+    return out
+
+
+async def ws_echo_rtt(rig: Rig) -> dict:
+    s = rig.settings
+    urls = {"direct": "ws://127.0.0.1:%d/ws/bench" % s.app_port,
+            "role": "ws://127.0.0.1:%d/ws/bench" % s.role_ports[0]}
+    payload = b"x" * s.ws_size
+    rtts: Dict[str, list] = {k: [] for k in urls}
+    rates: Dict[str, list] = {k: [] for k in urls}
+    errors = {k: 0 for k in urls}
+    for r in range(s.ws_rounds):
+        for name in (list(urls) if r % 2 == 0 else list(urls)[::-1]):
+            t0 = time.monotonic()
+            res = await asyncio.gather(*(ws_echo(urls[name], [payload] * s.ws_messages, timeout=60)
+                                         for unused in range(s.ws_sockets)))
+            wall = time.monotonic() - t0
+            n = 0
+            for one in res:
+                ok = [rt for echo, rt in zip(one.echoes, one.rtts) if echo == payload]
+                rtts[name].extend(ok)
+                n += len(ok)
+                errors[name] += (s.ws_messages - len(ok)) + (1 if one.error else 0)
+            rates[name].append(n / wall if wall else 0.0)
+    out = {"sockets": s.ws_sockets, "messages_per_socket": s.ws_messages, "size": s.ws_size,
+           "rtt_ms": {k: percentiles(v, (50, 90, 99)) for k, v in rtts.items()},
+           "msgs_per_s": {k: round(sum(v) / len(v), 1) if v else 0 for k, v in rates.items()},
+           "errors": errors,
+           "samples_ms": {k: [round(x * 1000, 3) for x in v] for k, v in rtts.items()}}
+    _versus(out, "rtt_ms", ("p50", "p99"))
+    if "added_ms" in out:
+        out["throughput_ratio"] = round(out["msgs_per_s"]["role"] / out["msgs_per_s"]["direct"], 2) \
+            if out["msgs_per_s"]["direct"] else None
+    return out

@@ -1,0 +1,148 @@
+"""The plots of docs/performance.md (matplotlib, Agg), one per measurement, from a results JSON."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import List
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
+
+from .goals import GOAL_KB_PER_STREAM, GOAL_NOOP_S  # noqa: E402  pylint: disable=wrong-import-position
+
+COLORS = {"direct": "#4c72b0", "role": "#55a868", "naive": "#c44e52",
+          "debian-default": "#c44e52", "role-defaults": "#dd8452", "role-tuned": "#55a868"}
+
+
+def _sse_plot(r, path):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, label in (("direct", "direct to backend"), ("role", "role's sse location"),
+                        ("naive", "naive proxy_pass (nginx defaults)")):
+        data = sorted(r["samples_ms"].get(name) or [])
+        if not data:
+            continue
+        ys = [(i + 1) / len(data) for i in range(len(data))]
+        ax.step(data, ys, where="post", label="%s (p99 %.2f ms)" % (label, r["delay_ms"][name]["p99"]),
+                color=COLORS[name])
+    ax.set_xscale("log")
+    ax.set_xlabel("delivery delay: arrival - sent (ms, log scale)")
+    ax.set_ylabel("fraction of events")
+    ax.set_title("SSE delivery delay, %d events per configuration" % r["events_per_config"]["role"])
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _ws_plot(r, path):
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 3.6), gridspec_kw={"width_ratios": [2, 1]})
+    names = ["direct", "role"]
+    ax.boxplot([r["samples_ms"][n] or [0] for n in names], tick_labels=["direct", "through the role"],
+               showfliers=False, whis=(1, 99))
+    ax.set_ylabel("echo round trip (ms), whiskers p1-p99")
+    ax.set_title("WebSocket echo, %d B messages, %d sockets" % (r["size"], r["sockets"]), fontsize=10)
+    ax.grid(True, axis="y", alpha=0.3)
+    bx.bar(["direct", "role"], [r["msgs_per_s"][n] for n in names], color=[COLORS[n] for n in names])
+    bx.set_ylabel("messages/s")
+    bx.set_title("throughput", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _capacity_plot(r, path):
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
+    for name in r["configs"]:
+        steps = [s for s in r["steps"] if s["config"] == name]
+        if not steps:
+            continue
+        ax.plot([s["target"] for s in steps], [s["held"] for s in steps], "o-", label=name, color=COLORS.get(name))
+        fails = [s for s in steps if s["failed"]]
+        ax.plot([s["target"] for s in fails], [s["held"] for s in fails], "x", color="black", markersize=9)
+        mem = [s for s in steps if s["rss_per_stream_kb"] is not None and s["held"] >= 500]
+        bx.plot([s["held"] for s in mem], [s["rss_per_stream_kb"] for s in mem], "o-", label=name,
+                color=COLORS.get(name))
+    top = max([s["target"] for s in r["steps"]] or [1])
+    ax.plot([0, top], [0, top], ":", color="grey", label="every stream held")
+    ax.set_xlabel("streams opened (half SSE, half WebSocket)")
+    ax.set_ylabel("streams held for %g s" % r["hold_s"])
+    ax.set_title("Concurrent streams (x: step with failures)", fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    bx.axhline(GOAL_KB_PER_STREAM, color="grey", linestyle=":", label="goal %g KB" % GOAL_KB_PER_STREAM)
+    bx.set_xlabel("streams held")
+    bx.set_ylabel("nginx worker RSS per held stream (KB)")
+    bx.set_title("nginx memory per stream", fontsize=10)
+    bx.set_ylim(bottom=0)
+    bx.legend(fontsize=8)
+    bx.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _reload_plot(r, path):
+    tl = r["timeline"]
+    t0 = tl["t0"]
+    fig, (ax, bx) = plt.subplots(2, 1, figsize=(8, 5.5), sharex=True)
+    events = [(t, +1) for t in tl["opens"]] + [(t, -1) for t in tl["closes"]] + [(t, +1) for t in tl["resumes"]]
+    events.sort()
+    xs, ys, n = [], [], 0
+    for t, d in events:
+        n += d
+        xs.append(t - t0)
+        ys.append(n)
+    ax.step(xs, ys, where="post", color=COLORS["role"])
+    ax.set_ylabel("open streams (client view)")
+    ax.set_title("%d reloads %g s apart with %d streams open; worker_shutdown_timeout %d s" % (
+        r["reloads"], r["reload_gap_s"], r["streams"], r["worker_shutdown_timeout_s"]), fontsize=10)
+    samples = tl["samples"]
+    bx.plot([s[0] - t0 for s in samples], [s[1] / 1024 for s in samples], color="#4c72b0", label="nginx RSS (MB)")
+    bx.set_ylabel("nginx RSS, all processes (MB)")
+    cx = bx.twinx()
+    cx.step([s[0] - t0 for s in samples], [s[2] for s in samples], where="post", color="#c44e52",
+            label="worker processes")
+    cx.set_ylabel("worker processes", color="#c44e52")
+    for a in (ax, bx):
+        for t in tl["reloads"]:
+            a.axvline(t - t0, color="grey", alpha=0.4, linewidth=0.8)
+        a.axvline(r["worker_shutdown_timeout_s"], color="black", linestyle=":", linewidth=1)
+        a.grid(True, alpha=0.3)
+    bx.set_xlabel("seconds after the first reload (grey: reloads, dotted: first reload + worker_shutdown_timeout)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _converge_plot(r, path):
+    fig, ax = plt.subplots(figsize=(6, 2.6))
+    names = ["first converge"] + (["no-op re-run"] if r.get("noop") else [])
+    vals = [r["first"]["wall_s"]] + ([r["noop"]["wall_s"]] if r.get("noop") else [])
+    ax.barh(names, vals, color=["#4c72b0", "#55a868"])
+    ax.axvline(GOAL_NOOP_S, color="grey", linestyle=":", label="goal for a no-op: %g s" % GOAL_NOOP_S)
+    for i, v in enumerate(vals):
+        ax.text(v, i, " %.1f s" % v, va="center")
+    ax.set_xlabel("wall time (s)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+PLOTS = (("sse", "sse_delay.png", _sse_plot), ("ws", "ws_rtt.png", _ws_plot),
+         ("capacity", "capacity.png", _capacity_plot), ("reload", "reload.png", _reload_plot),
+         ("converge", "converge.png", _converge_plot))
+
+
+def write(results: dict, directory: pathlib.Path) -> List[pathlib.Path]:
+    """Draw the plot of every measurement in RESULTS into DIRECTORY; return the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for key, name, draw in PLOTS:
+        if results.get(key):
+            draw(results[key], directory / name)
+            written.append(directory / name)
+    return written
