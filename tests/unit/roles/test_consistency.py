@@ -1,0 +1,107 @@
+"""Each fact of the role has one home; these tests fail when a place that
+repeats one for its readers (the argument spec's docs and choices, the
+README, the templates) drifts from it.
+
+Homes: location types and presets in vars/main.yml, defaults in
+defaults/main/*.yml, option names in meta/argument_specs.yml.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from realtime_testkit.render import REPO_ROOT, public_variables
+
+from ansible_collections.realtime.nginx.plugins.plugin_utils import _inventory, _role_data
+
+ROLE = REPO_ROOT / "roles" / "realtime_proxy"
+
+
+def load(relative):
+    return yaml.safe_load((ROLE / relative).read_text())
+
+
+@pytest.fixture(scope="module")
+def options():
+    return load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+
+
+@pytest.fixture(scope="module")
+def defaults():
+    merged = {}
+    for path in sorted((ROLE / "defaults" / "main").glob("*.yml")):
+        merged.update(yaml.safe_load(path.read_text()) or {})
+    return merged
+
+
+@pytest.fixture(scope="module")
+def presets():
+    return load("vars/main.yml")["realtime_proxy__location_presets"]
+
+
+def test_every_default_is_an_option_and_every_option_has_its_default(options, defaults):
+    assert sorted(defaults) == sorted(options)
+    for name, spec in options.items():
+        assert spec.get("default") == defaults[name], "%s: argument spec default %r, defaults/main %r" % (
+            name, spec.get("default"), defaults[name])
+
+
+def test_every_option_reaches_the_inventory_checks(options):
+    # tasks/check_input.yml hands the checks every variable the varnames
+    # lookup '^realtime_proxy_[a-z0-9]' finds; an option it misses goes unchecked.
+    assert sorted(public_variables({name: None for name in options})) == sorted(options)
+    text = (ROLE / "tasks" / "check_input.yml").read_text()
+    assert "query('ansible.builtin.varnames', '^realtime_proxy_[a-z0-9]')" in text
+
+
+def test_type_choices_are_the_preset_table(options, presets):
+    location = options["realtime_proxy_sites"]["options"]["locations"]["options"]
+    assert location["type"]["choices"] == list(presets)
+    assert _role_data.location_types() == tuple(presets)
+
+
+def test_each_preset_has_its_one_template_and_each_template_a_preset(presets):
+    templates = {"locations/" + path.name for path in (ROLE / "templates" / "locations").glob("[!_]*.j2")}
+    assert {preset["template"] for preset in presets.values()} == templates
+    for kind, preset in presets.items():
+        assert set(preset) >= {"template", "read_timeout", "send_timeout", "headers"}, kind
+
+
+@pytest.mark.parametrize("option", ["read_timeout", "send_timeout"])
+def test_timeout_docs_quote_the_presets(options, presets, option):
+    text = " ".join(options["realtime_proxy_sites"]["options"]["locations"]["options"][option]["description"])
+    quoted = {kind: int(value) for value, kind in re.findall(r"V\((\d+)\) for (\w+)", text)}
+    assert quoted == {kind: preset[option] for kind, preset in presets.items()}
+
+
+def test_readme_preset_table_quotes_the_presets(presets):
+    readme = (REPO_ROOT / "README.md").read_text()
+    header = re.search(r"^\|\s*\|(.*)\|\s*$", readme.split("### Location types", 1)[1], re.M).group(1)
+    kinds = [cell.strip(" `") for cell in header.split("|")]
+    assert kinds == list(presets)
+    row = re.search(r"^\| read / send timeout \|(.*)\|\s*$", readme, re.M).group(1)
+    quoted = [int(cell.strip().split()[0]) for cell in row.split("|")]
+    assert quoted == [preset["read_timeout"] for preset in presets.values()]
+    assert quoted == [preset["send_timeout"] for preset in presets.values()]
+
+
+def test_option_names_of_the_checks_are_the_spec(options):
+    sites = options["realtime_proxy_sites"]["options"]
+    assert _inventory.SITE_KEYS == set(sites)
+    assert _inventory.UPSTREAM_KEYS == set(options["realtime_proxy_upstreams"]["options"])
+    assert _inventory.LOCATION_KEYS == set(sites["locations"]["options"])
+    assert _inventory.TLS_KEYS == set(sites["tls"]["options"])
+    assert _inventory.CORS_KEYS == set(sites["locations"]["options"]["cors"]["options"])
+
+
+def test_reserved_headers_are_the_presets(presets):
+    for kind, preset in presets.items():
+        for header in preset["headers"]:
+            settings = {"realtime_proxy_upstreams": [{"name": "app", "servers": ["127.0.0.1:1"]}],
+                        "realtime_proxy_sites": [{"name": "s", "listen": [8080], "locations": [
+                            {"path": "/", "type": kind, "upstream": "app", "proxy_headers": {header: "x"}}]}]}
+            errors = _inventory.inventory_errors(settings)
+            assert any("proxy_headers.%s: is set by the location type" % header in error for error in errors), errors
