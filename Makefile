@@ -12,6 +12,9 @@ export ANSIBLE_FORCE_COLOR := 0
 # Fewer round trips per task on the test hosts' docker connection.
 export ANSIBLE_PIPELINING := True
 export PY_COLORS := 0
+# The nginx that unit and property tests run `nginx -t` with: Debian's,
+# unpacked into build/ by tools/ensure-nginx.sh (never installed or started).
+export REALTIME_NGINX_BINARY ?= $(ROOT)/build/nginx/usr/sbin/nginx
 # Molecule's advice to move molecule/ under extensions/ does not apply: this
 # collection keeps its scenarios at the top level.
 export MOLECULE_NO_LOG := false
@@ -20,7 +23,7 @@ export MOLECULE_NO_LOG := false
 SCENARIOS ?= default reload layers failures security probe
 MOLECULE_LANES ?= 2
 
-.PHONY: help setup venv docker images demo demo-clean test lint unit sanity molecule bench clean
+.PHONY: help setup venv nginx docker images demo demo-clean test lint unit sanity molecule bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
@@ -28,10 +31,13 @@ help:
 	@echo "make test       the whole suite: lint, unit tests, ansible-test, molecule scenarios ($(SCENARIOS))"
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 
-setup: venv docker images
+setup: venv nginx docker images
 
 venv:
 	@bash tools/setup-venv.sh
+
+nginx:
+	@bash tools/ensure-nginx.sh
 
 docker:
 	@bash tools/ensure-docker.sh
@@ -53,7 +59,7 @@ lint: venv
 	antsibull-changelog lint
 	@bash tools/check-collection.sh
 
-unit: venv
+unit: venv nginx
 	pytest -p no:cacheprovider tests/unit
 
 sanity: venv

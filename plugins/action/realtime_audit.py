@@ -18,7 +18,7 @@ from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_config impor
 
 ARGUMENT_SPEC = dict(
     config=dict(type='str'),
-    nginx_path=dict(type='str', default='nginx'),
+    nginx=dict(type='str', default='nginx', aliases=['nginx_path']),
     config_file=dict(type='path'),
     fail_on=dict(type='str', choices=['low', 'medium', 'high', 'never'], default='high'),
     expected_streams=dict(type='int'),
@@ -39,7 +39,7 @@ class ActionModule(ActionBase):
 
     def _read_config(self, args, task_vars):
         """Run nginx -T on the managed host and return its stdout."""
-        argv = [args['nginx_path'], '-T']
+        argv = [args['nginx'], '-T']
         if args.get('config_file'):
             argv.extend(['-c', args['config_file']])
         # nginx -T only reads: run it in check mode too (the command module would skip it)

@@ -52,11 +52,13 @@ options:
         C(# configuration file PATH:)), or the text of a single C(nginx.conf).
       - When set, nothing runs on the managed host.
     type: str
-  nginx_path:
+  nginx:
     description:
-      - The nginx binary run on the managed host when O(config) is not set.
+      - The nginx binary run on the managed host when O(config) is not set. The same name as in
+        M(realtime.nginx.nginx_config) and M(realtime.nginx.nginx_reload).
     type: str
     default: nginx
+    aliases: [nginx_path]
   config_file:
     description:
       - The main configuration file passed to C(nginx -T -c) when O(config) is not set.

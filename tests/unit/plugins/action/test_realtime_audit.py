@@ -23,7 +23,7 @@ pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip 
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import audit_config
 
-NGINX = '/usr/sbin/nginx'
+NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..', '..'))
 COLLECTIONS_PATH = os.path.join(REPO_ROOT, 'build', 'collections')
@@ -128,7 +128,7 @@ def _inventory(tmp):
 
 def _playbook(tmp, *extra):
     cmd = [os.path.join(BIN, 'ansible-playbook'), 'realtime.nginx.audit', '-i', _inventory(tmp),
-           '-e', 'realtime_audit_become=false', '-e', 'realtime_audit_nginx_path=%s' % NGINX,
+           '-e', 'realtime_audit_become=false', '-e', 'realtime_audit_nginx=%s' % NGINX,
            '-e', 'realtime_audit_config_file=%s' % os.path.join(tmp, 'nginx.conf')] + list(extra)
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=_ansible_env(tmp), timeout=180, check=False)
 

@@ -22,7 +22,7 @@ import pytest
 
 from ansible_collections.realtime.nginx.plugins.modules.realtime_probe import run_probe
 
-NGINX = '/usr/sbin/nginx'
+NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
 NGINX_PORT = 18960
 BACKEND_PORT = 18970
 
