@@ -317,7 +317,7 @@ def reload_run(host):
             handle.write(ctx["role"].output)
     print("\n== reload with open streams: measured figures\n" + _table(fig) + "\n" + text, flush=True)
     if ctx["role"].rc != 0:
-        print(ctx["role"].output[-4000:])
+        print(ctx["role"].messages[-4000:])
     ctx["figures"] = fig
     ctx["timeout"] = timeout
     return ctx
@@ -333,7 +333,7 @@ def test_all_streams_opened_and_were_held_by_the_old_workers(reload_run):
 
 def test_the_change_was_applied_by_a_reload_not_a_restart(reload_run):
     fig = reload_run["figures"]
-    assert fig["role"]["rc"] == 0, reload_run["role"].output[-3000:]
+    assert fig["role"]["rc"] == 0, reload_run["role"].messages[-3000:]
     applied = fig["change_applied"]
     assert applied["marker_before"] is None
     assert applied["marker_after"] == applied["expected"]
