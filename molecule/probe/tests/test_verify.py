@@ -18,11 +18,6 @@ REPORT = "Report locations whose check failed"
 
 
 @pytest.fixture(scope="module")
-def name(host):
-    return host.backend.get_hostname()
-
-
-@pytest.fixture(scope="module")
 def sites(variables):
     return copy.deepcopy(variables["realtime_proxy_sites"])
 
