@@ -16,8 +16,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
-# Result keys that are bookkeeping, not something the play said.
-_QUIET_KEYS = {"invocation", "exception", "item", "ansible_loop_var", "action", "results", "diff"}
+# Result keys that are bookkeeping, not something the play said (argument_spec_data:
+# the role's whole option documentation, sent along when validation fails).
+_QUIET_KEYS = {"invocation", "exception", "item", "ansible_loop_var", "action", "results", "diff", "argument_spec_data"}
 
 
 @dataclass
