@@ -8,6 +8,7 @@ container.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import shlex
 import socket
@@ -17,7 +18,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["HttpAnswer", "http_get", "nginx_processes", "port_accepts", "wait_for_port",
+from .collection import REPO_ROOT
+
+__all__ = ["HttpAnswer", "http_get", "host_python", "nginx_processes", "port_accepts", "wait_for_port",
            "held_port", "full_backlog_port", "file_state", "log_offset", "log_since"]
 
 
@@ -36,6 +39,7 @@ class _NoProxy(urllib.request.ProxyHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoProxy())
+PROC_SOURCE = REPO_ROOT / "plugins" / "module_utils" / "_proc.py"
 
 
 def http_get(url: str, *, timeout: float = 10.0, headers: Optional[dict] = None) -> HttpAnswer:
@@ -58,22 +62,26 @@ def http_get(url: str, *, timeout: float = 10.0, headers: Optional[dict] = None)
     return answer
 
 
+def host_python(host, script: str, *args) -> str:
+    """Run SCRIPT with the testinfra host's python3 and ARGS as sys.argv[1:]; its stdout.
+
+    The collection's /proc reader (plugins/module_utils/_proc.py: read_stat,
+    process_table, children, ...) is defined before SCRIPT runs: its source is
+    sent as is, so a test reads processes the way nginx_reload does.
+    """
+    source = PROC_SOURCE.read_text() + "\n# ---- the test's script\n" + script
+    code = base64.b64encode(source.encode()).decode()
+    done = host.run("python3 -c \"import base64; exec(base64.b64decode('%s'))\" %s"
+                    % (code, " ".join(shlex.quote(str(arg)) for arg in args)))
+    assert done.rc == 0, "script on the test host failed: %s %s" % (done.stdout, done.stderr)
+    return done.stdout
+
+
 def nginx_processes(host, pid_file: str = "/run/nginx.pid") -> tuple:
     """(master PID, frozenset of its children's PIDs) of nginx on a testinfra host, read from /proc."""
-    script = (
-        "import os\n"
-        "master = int(open(%r).read().strip())\n"
-        "kids = []\n"
-        "for e in os.listdir('/proc'):\n"
-        "    if e.isdigit():\n"
-        "        try:\n"
-        "            s = open('/proc/%%s/stat' %% e).read()\n"
-        "        except OSError:\n"
-        "            continue\n"
-        "        if s[s.rfind(')') + 2:].split()[1] == str(master):\n"
-        "            kids.append(e)\n"
-        "print(master, ' '.join(sorted(kids)))\n" % pid_file)
-    out = host.check_output("python3 -c %s" % shlex.quote(script)).split()
+    out = host_python(host, "import sys\n"
+                            "master = int(open(sys.argv[1]).read())\n"
+                            "print(master, *sorted(children(master)))\n", pid_file).split()
     return int(out[0]), frozenset(int(pid) for pid in out[1:])
 
 

@@ -76,7 +76,7 @@ def test_check_mode_changes_nothing_and_shows_the_diff(host):
                                          for loc in sites[0]["locations"]])]
     before = config_checksums(host)
     run = run_role(name, {"realtime_proxy_sites": changed}, check=True, diff=True)
-    assert run.rc == 0, run.output[-3000:]
-    assert "-        proxy_read_timeout 3600s;" in run.output
-    assert "+        proxy_read_timeout 1234s;" in run.output
+    assert run.rc == 0, run.messages[-3000:]
+    assert "-        proxy_read_timeout 3600s;" in run.messages
+    assert "+        proxy_read_timeout 1234s;" in run.messages
     assert config_checksums(host) == before

@@ -42,7 +42,7 @@ def good_inventory(host, name):
     before = config_checksums(host)
     yield before
     run = run_role(name, {})
-    assert run.rc == 0, tail(run.output)
+    assert run.rc == 0, tail(run.messages)
     after = config_checksums(host)
     assert after == before, "restoring the scenario's inventory changed %s" % sorted(
         path for path in set(before) | set(after) if before.get(path) != after.get(path))

@@ -11,7 +11,7 @@ import copy
 import pytest
 from conftest import assert_serving_old_config, flat, tail
 from realtime_testkit.hosts import nginx_processes
-from realtime_testkit.playbook import config_checksums, run_role, task_status
+from realtime_testkit.playbook import config_checksums, run_role
 
 
 def _site_change(change):
@@ -51,11 +51,11 @@ def test_bad_input_stops_the_play_before_the_host_is_touched(host, name, variabl
 
     run = run_role(name, make_vars(variables))
 
-    assert run.rc != 0, "the role accepted %s:\n%s" % (case, tail(run.output))
-    assert message in flat(run.output), "the play does not say %r:\n%s" % (message, tail(run.output))
-    assert "Traceback" not in run.output and "not iterable" not in run.output, tail(run.output)
+    assert run.rc != 0, "the role accepted %s:\n%s" % (case, tail(run.messages))
+    assert message in flat(run.messages), "the play does not say %r:\n%s" % (message, tail(run.messages))
+    assert "Traceback" not in run.messages and "not iterable" not in run.messages, tail(run.messages)
     for later in ("Refresh the package index", "Install the nginx package", "Test the proposed configuration"):
-        assert task_status(run.output, later) is None, "%r ran after bad input:\n%s" % (later, tail(run.output))
+        assert run.status(later) is None, "%r ran after bad input:\n%s" % (later, tail(run.messages))
     assert config_checksums(host) == before
     assert nginx_processes(host) == workers
     assert_serving_old_config(base)

@@ -5,7 +5,7 @@ would then fail with "No package matching 'nginx' is available".
 """
 
 from conftest import tail
-from realtime_testkit.playbook import run_role, task_status
+from realtime_testkit.playbook import run_role
 
 REFRESH = "Refresh the package index"
 
@@ -24,15 +24,15 @@ def test_missing_package_index_is_refreshed(host, name):
     assert not index_files(host)
 
     left_alone = run_role(name, {"realtime_proxy_package_index_max_age": 0})
-    assert left_alone.rc == 0, tail(left_alone.output)
-    assert task_status(left_alone.output, REFRESH) == "skipping", tail(left_alone.output)
+    assert left_alone.rc == 0, tail(left_alone.messages)
+    assert left_alone.status(REFRESH) == "skipped", tail(left_alone.messages)
     assert not index_files(host), "max age 0 must leave the index alone"
 
     refreshed = run_role(name, {})
-    assert refreshed.rc == 0, tail(refreshed.output)
-    assert task_status(refreshed.output, REFRESH) == "changed", tail(refreshed.output)
+    assert refreshed.rc == 0, tail(refreshed.messages)
+    assert refreshed.status(REFRESH) == "changed", tail(refreshed.messages)
     assert index_files(host), "the package index was not refreshed"
 
     again = run_role(name, {})
-    assert again.rc == 0, tail(again.output)
-    assert task_status(again.output, REFRESH) == "ok", "a fresh index must not be refreshed again:\n" + tail(again.output)
+    assert again.rc == 0, tail(again.messages)
+    assert again.status(REFRESH) == "ok", "a fresh index must not be refreshed again:\n" + tail(again.messages)

@@ -81,11 +81,11 @@ def test_change_rejected_by_nginx_changes_nothing(host, name, variables, base, g
 
     run = run_role(name, make_vars(variables))
 
-    assert run.rc != 0, "nginx should have rejected %s:\n%s" % (case, tail(run.output))
-    output = flat(run.output)
-    assert "nginx rejected the proposed configuration" in output, tail(run.output)
+    assert run.rc != 0, "nginx should have rejected %s:\n%s" % (case, tail(run.messages))
+    output = flat(run.messages)
+    assert "nginx rejected the proposed configuration" in output, tail(run.messages)
     for message in messages:
-        assert re.search(message, output), "nginx's message %r is not in the output:\n%s" % (message, tail(run.output))
+        assert re.search(message, output), "nginx's message %r is not in the output:\n%s" % (message, tail(run.messages))
     assert "/proposed" not in output, "the message names the staging copy, not /etc/nginx"
     assert config_checksums(host) == before
     assert nginx_processes(host) == workers, "nginx was reloaded although nothing should have changed"
@@ -93,7 +93,7 @@ def test_change_rejected_by_nginx_changes_nothing(host, name, variables, base, g
     assert_serving_old_config(base)
 
     good = run_role(name, with_new_location(variables, case))
-    assert good.rc == 0, tail(good.output)
+    assert good.rc == 0, tail(good.messages)
     assert_new_location_serves(base, case)
     assert_serving_old_config(base)
 
@@ -112,14 +112,14 @@ def test_listen_port_held_by_another_process_rolls_back(host, name, variables, b
     with held_port(18220) as foreign:
         run = run_role(name, {"realtime_proxy_sites": sites})
 
-        assert run.rc != 0, "the reload cannot bind 127.0.0.1:18220:\n%s" % tail(run.output)
-        output = flat(run.output)
+        assert run.rc != 0, "the reload cannot bind 127.0.0.1:18220:\n%s" % tail(run.messages)
+        output = flat(run.messages)
         assert re.search(r"\[emerg\] .*bind\(\) to 127\.0\.0\.1:18220 failed \(98: Address already in use\)", output), \
-            tail(run.output)
-        assert "previous configuration was put back" in output, tail(run.output)
+            tail(run.messages)
+        assert "previous configuration was put back" in output, tail(run.messages)
         # nginx retries bind() 5 times, 0.5 s apart: a rollback reload sent meanwhile must
         # not read the failed reload's later lines as its own failure.
-        assert "reloading it failed too" not in output, tail(run.output)
+        assert "reloading it failed too" not in output, tail(run.messages)
         after = config_checksums(host)
         assert after == before, "files differ after the rollback: %s" % sorted(
             path for path in set(before) | set(after) if before.get(path) != after.get(path))
@@ -141,7 +141,7 @@ def test_listen_port_held_by_another_process_rolls_back(host, name, variables, b
     # The port is free again: the same inventory now goes live.
     assert not port_accepts(18220)
     good = run_role(name, {"realtime_proxy_sites": sites})
-    assert good.rc == 0, tail(good.output)
+    assert good.rc == 0, tail(good.messages)
     answer = http_get("http://127.0.0.1:18220/info", timeout=5)
     assert answer.status == 200, (answer.status, answer.error)
     assert json.loads(answer.body)["headers"].get("X-Rtn-Case") == "taken"

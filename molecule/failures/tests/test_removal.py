@@ -39,7 +39,7 @@ def test_state_absent_removes_site_and_upstream(host, name, variables, base, goo
 
     run = run_role(name, {"realtime_proxy_upstreams": upstreams, "realtime_proxy_sites": sites})
 
-    assert run.rc == 0, tail(run.output)
+    assert run.rc == 0, tail(run.messages)
     after = config_checksums(host)
     assert changed_paths(before, after) == [SITES + "main.conf", SITES + "other.conf", UPSTREAMS + "extra.conf"]
     assert SITES + "other.conf" not in after and UPSTREAMS + "extra.conf" not in after
@@ -60,7 +60,7 @@ def test_site_missing_from_inventory_is_removed(host, name, variables, base, goo
 
     run = run_role(name, {"realtime_proxy_sites": sites})
 
-    assert run.rc == 0, tail(run.output)
+    assert run.rc == 0, tail(run.messages)
     assert changed_paths(before, config_checksums(host)) == [SITES + "other.conf"]
     assert "18202" not in host.run("nginx -T").stdout
     assert not port_accepts(other_port), "a site gone from the inventory still answers"

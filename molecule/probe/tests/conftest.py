@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 
 import pytest
-from realtime_testkit.fixtures import variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
+from realtime_testkit.fixtures import address_fixture, name, variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
 
 
 class Probe:
@@ -43,17 +43,9 @@ class Probe:
 
 
 @pytest.fixture(scope="module")
-def probe(host):
-    return Probe(host.backend.get_hostname())
+def probe(name):
+    return Probe(name)
 
 
-@pytest.fixture(scope="module")
-def good(variables):
-    """The role's site."""
-    return "127.0.0.1:%d" % variables["realtime_test_proxy_port"]
-
-
-@pytest.fixture(scope="module")
-def naive(variables):
-    """The hand-written server with nginx's defaults."""
-    return "127.0.0.1:%d" % variables["realtime_test_naive_port"]
+good = address_fixture("realtime_test_proxy_port", doc="The role's site.")
+naive = address_fixture("realtime_test_naive_port", doc="The hand-written server with nginx's defaults.")

@@ -11,12 +11,10 @@ checked in the same run. Then the scenario's own inventory is applied again
 import copy
 
 import pytest
-from realtime_testkit.playbook import run_role
+from realtime_testkit.playbook import result_status, run_role
 
-
-@pytest.fixture(scope="module")
-def name(host):
-    return host.backend.get_hostname()
+PROBE = "Probe each location that has a verify_url"
+REPORT = "Report locations whose check failed"
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +35,15 @@ def test_unverifiable_locations_fail_the_play_and_are_named(name, sites, good):
          "verify_url": "http://%s/api/info" % good},
     ])
     run = run_role(name, {"realtime_proxy_sites": sites})
-    assert run.rc != 0, run.output[-3000:]
+    assert run.rc != 0, run.messages[-3000:]
     ws_where = "realtime_proxy_sites[0].locations[%d] (/ws/plain/ on site probe)" % first_bad
     sse_where = "realtime_proxy_sites[0].locations[%d] (/sse/info/ on site probe)" % (first_bad + 1)
     assert ws_where + " failed its check through nginx: WebSocket ws://%s/plain/ failed the upgrade check" % good \
-        in run.output, run.output[-3000:]
+        in run.messages, run.messages[-3000:]
     assert sse_where + " failed its check through nginx: SSE http://%s/api/info failed: Content-Type is" % good \
-        in run.output, run.output[-3000:]
-    report = run.output[run.output.index("Report locations whose check failed"):]
+        in run.messages, run.messages[-3000:]
+    assert run.status(REPORT) == "failed", run.messages[-3000:]
+    report = "\n".join(run.result(REPORT)["msg"])
     for index in range(1, first_bad):
         assert "realtime_proxy_sites[0].locations[%d] " % index not in report, report[-3000:]
 
@@ -52,10 +51,14 @@ def test_unverifiable_locations_fail_the_play_and_are_named(name, sites, good):
 def test_good_locations_pass_the_verification(name, good):
     """The scenario's inventory again: a change (the bad locations go), checked and passing."""
     run = run_role(name, {})
-    assert run.rc == 0, run.output[-3000:]
+    assert run.rc == 0, run.messages[-3000:]
+    assert run.status(PROBE) == "ok", run.messages[-3000:]
+    probed = {item["item"]["where"].split(" ")[0]: item for item in run.result(PROBE)["results"]}
     for index, url in ((1, "http://%s/sse/verify?count=10&interval=0.2" % good),
                        (2, "ws://%s/ws/verify" % good),
                        (3, "ws://%s/ws/guarded/verify" % good)):
-        assert "ok: [%s] => (item=realtime_proxy_sites[0].locations[%d] " % (name, index) in run.output, run.output[-3000:]
-        assert url in run.output
-    assert "failed its check" not in run.output
+        item = probed["realtime_proxy_sites[0].locations[%d]" % index]
+        assert result_status(item) == "ok", item
+        assert item["item"]["location"]["verify_url"] == url
+    assert run.status(REPORT) is None
+    assert "failed its check" not in run.messages

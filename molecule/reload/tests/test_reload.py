@@ -20,13 +20,13 @@ their shutdown timer cannot start earlier than R.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import time
 import urllib.request
 
 import pytest
+from realtime_testkit.hosts import host_python
 from realtime_testkit.load import hold_sse, hold_ws, request_loop
 from realtime_testkit.playbook import run_role
 
@@ -44,27 +44,16 @@ HOLD_LIMIT = 480.0  # s: every client loop
 WATCH_LIMIT = 420.0  # s: the watcher in the container
 WATCH_STOP = "/run/realtime-reload-watch.stop"  # created to end the watcher early
 
-# Runs in the container with its python3. argv: master pid, old worker pids, limit (s),
-# stop file (the watcher returns when it appears).
+# Runs in the container with its python3, after _proc.py (see host_python). argv: master
+# pid, old worker pids, limit (s), stop file (the watcher returns when it appears).
 WATCH = r"""
 import json, os, sys, time
 master, old, limit = int(sys.argv[1]), set(int(p) for p in sys.argv[2].split(",")), float(sys.argv[3])
 stop_file = sys.argv[4]
 hz = os.sysconf("SC_CLK_TCK")
 
-def children(pid):
-    out = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2:].split()
-            if fields[1] == str(pid):
-                out[int(entry)] = int(fields[19])
-    return out
+def started_children(pid):
+    return {child: info["start_ticks"] for child, info in process_table().items() if info["ppid"] == pid}
 
 def boot():
     with open("/proc/uptime") as f:
@@ -74,7 +63,7 @@ gone, new, seen_new = {}, {}, None
 end = time.monotonic() + limit
 polls = 0
 while time.monotonic() < end:
-    kids = children(master)
+    kids = started_children(master)
     now = time.time()
     polls += 1
     for pid in old:
@@ -92,22 +81,13 @@ print(json.dumps({"master": master, "master_alive": os.path.exists("/proc/%d" % 
                   "timed_out": len(gone) < len(old) or not new}))
 """
 
-# argv: listen port. The master, its workers, and which worker holds each client port.
+# After _proc.py too. argv: listen port. The master, its workers, and which worker holds each client port.
 SNAPSHOT = r"""
 import json, os, sys
 port = int(sys.argv[1])
 with open("/run/nginx.pid") as f:
     master = int(f.read())
-workers = []
-for entry in os.listdir("/proc"):
-    if entry.isdigit():
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if stat[stat.rfind(")") + 2:].split()[1] == str(master):
-            workers.append(int(entry))
+workers = children(master)
 peers = {}
 for line in open("/proc/net/tcp").readlines()[1:]:
     f = line.split()
@@ -133,11 +113,7 @@ print(json.dumps({"master": master, "workers": sorted(workers), "owners": owners
 
 
 def _python(host, script, *args):
-    code = base64.b64encode(script.encode()).decode()
-    cmd = "python3 -c \"import base64; exec(base64.b64decode('%s'))\" %s" % (code, " ".join(str(a) for a in args))
-    out = host.run(cmd)
-    assert out.rc == 0, "in-container script failed: %s %s" % (out.stdout, out.stderr)
-    return json.loads(out.stdout)
+    return json.loads(host_python(host, script, *args))
 
 
 def _snapshot(host, port):
@@ -317,7 +293,7 @@ def reload_run(host):
             handle.write(ctx["role"].output)
     print("\n== reload with open streams: measured figures\n" + _table(fig) + "\n" + text, flush=True)
     if ctx["role"].rc != 0:
-        print(ctx["role"].output[-4000:])
+        print(ctx["role"].messages[-4000:])
     ctx["figures"] = fig
     ctx["timeout"] = timeout
     return ctx
@@ -333,7 +309,7 @@ def test_all_streams_opened_and_were_held_by_the_old_workers(reload_run):
 
 def test_the_change_was_applied_by_a_reload_not_a_restart(reload_run):
     fig = reload_run["figures"]
-    assert fig["role"]["rc"] == 0, reload_run["role"].output[-3000:]
+    assert fig["role"]["rc"] == 0, reload_run["role"].messages[-3000:]
     applied = fig["change_applied"]
     assert applied["marker_before"] is None
     assert applied["marker_after"] == applied["expected"]

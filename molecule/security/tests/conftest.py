@@ -17,7 +17,7 @@ import os
 import uuid
 
 import pytest
-from realtime_testkit.fixtures import name, variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
+from realtime_testkit.fixtures import base, name, variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
 from realtime_testkit.hosts import http_get
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -26,11 +26,6 @@ WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 @pytest.fixture(scope="module")
 def port(variables):
     return variables["realtime_test_proxy_port"]
-
-
-@pytest.fixture(scope="module")
-def base(port):
-    return "127.0.0.1:%d" % port
 
 
 @pytest.fixture(scope="module")
