@@ -6,10 +6,12 @@
 STATE_DIR (only root may read it: the copies hold private keys) holds
 * ``previous/``: a copy of the configuration directory as it was before the
   last change was written, which a failed activation puts back;
-* ``active.sha256``: the digest of the configuration directory that nginx
-  last loaded, written after every confirmed reload. When the live files no
-  longer match it (a run that died after writing and before reloading), the
-  next run activates them although nothing differs any more.
+* ``written`` and ``active``: a token that nginx_config writes each time it
+  writes files live, and that nginx_reload copies to ``active`` once nginx
+  serves them. When they differ (a run that died after writing and before
+  reloading), the next run activates the files although nothing differs any
+  more. Only the role's own writes count: files other tools change are theirs
+  to activate.
 
 Copies keep content, mode, owner and link targets, and a restore touches only
 what differs, so files nobody changed keep their inode and timestamps.
@@ -17,14 +19,15 @@ what differs, so files nobody changed keep their inode and timestamps.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import stat
 import tempfile
+import uuid
 
 PREVIOUS = "previous"
-ACTIVE = "active.sha256"
+WRITTEN = "written"
+ACTIVE = "active"
 
 
 def _copy_entry(source, target):
@@ -106,27 +109,6 @@ def restore_tree(backup, conf_dir):
     return True
 
 
-def tree_digest(root):
-    """sha256 over every path, type, mode, link target and content under ROOT ('' when ROOT is missing)."""
-    if not os.path.isdir(root):
-        return ""
-    digest = hashlib.sha256()
-    for top, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(top, d))]):
-            path = os.path.join(top, name)
-            info = os.lstat(path)
-            digest.update(("%s\0%o\0" % (os.path.relpath(path, root), info.st_mode)).encode("utf-8", "surrogateescape"))
-            if stat.S_ISLNK(info.st_mode):
-                digest.update(os.readlink(path).encode("utf-8", "surrogateescape"))
-            elif stat.S_ISREG(info.st_mode):
-                with open(path, "rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 16), b""):
-                        digest.update(block)
-            digest.update(b"\0")
-    return digest.hexdigest()
-
-
 def _private_dir(state_dir):
     if not os.path.isdir(state_dir):
         os.makedirs(state_dir, 0o700)
@@ -146,24 +128,42 @@ def restore_previous(state_dir, conf_dir):
     return restore_tree(os.path.join(state_dir, PREVIOUS), conf_dir)
 
 
-def record_active(state_dir, conf_dir):
-    """Remember that nginx now serves CONF_DIR as it is on disk."""
-    _private_dir(state_dir)
-    handle, temporary = tempfile.mkstemp(dir=state_dir, prefix=".active.")
-    with os.fdopen(handle, "w") as out:
-        out.write(tree_digest(conf_dir) + "\n")
-    os.rename(temporary, os.path.join(state_dir, ACTIVE))
-
-
-def active_digest(state_dir):
-    """The digest record_active() last wrote, or None."""
+def _read(state_dir, name):
     try:
-        with open(os.path.join(state_dir, ACTIVE)) as handle:
+        with open(os.path.join(state_dir, name)) as handle:
             return handle.read().strip() or None
     except OSError:
         return None
 
 
-def awaiting_activation(state_dir, conf_dir):
-    """Whether CONF_DIR differs from what nginx last loaded through these modules."""
-    return active_digest(state_dir) != tree_digest(conf_dir)
+def _write(state_dir, name, value):
+    _private_dir(state_dir)
+    handle, temporary = tempfile.mkstemp(dir=state_dir, prefix="." + name + ".")
+    with os.fdopen(handle, "w") as out:
+        out.write(value + "\n")
+    os.rename(temporary, os.path.join(state_dir, name))
+
+
+def mark_written(state_dir):
+    """Record that a new configuration was written live; it awaits activation until mark_active()."""
+    _write(state_dir, WRITTEN, uuid.uuid4().hex)
+
+
+def mark_active(state_dir):
+    """Record that nginx now serves what was last written."""
+    written = _read(state_dir, WRITTEN)
+    if written is not None:
+        _write(state_dir, ACTIVE, written)
+
+
+def mark_rolled_back(state_dir):
+    """Record that the live files are again the ones nginx served before the last write."""
+    active = _read(state_dir, ACTIVE)
+    if active is not None:
+        _write(state_dir, WRITTEN, active)
+
+
+def awaiting_activation(state_dir):
+    """Whether files written live were never activated (a run that stopped between writing and reloading)."""
+    written = _read(state_dir, WRITTEN)
+    return written is not None and written != _read(state_dir, ACTIVE)

@@ -19,7 +19,7 @@ description:
   - Before writing, the live directory is copied to C(previous/) in O(state_dir), so that
     M(realtime.nginx.nginx_reload) can put it back if nginx then fails to apply the change.
   - Files are written atomically (a temporary file renamed into place).
-  - Also reports a change when nothing differs but the live files are not the ones nginx last loaded through
+  - Also reports a change when nothing differs but files it wrote were never activated by
     M(realtime.nginx.nginx_reload), for example after a run that died between writing and reloading, so that
     the caller activates them (RV(awaiting_activation)).
   - One call does all of this on the host, so a run with nothing to change costs one round trip.
@@ -81,8 +81,8 @@ options:
     default: true
   state_dir:
     description:
-      - Where the previous configuration directory is kept for rollback (C(previous/)) and the digest of the
-        directory nginx last loaded is read. Only root may read it, since the copy holds private keys.
+      - Where the previous configuration directory is kept for rollback (C(previous/)) and what was written and
+        what was activated is recorded. Only root may read it, since the copy holds private keys.
       - Shared with M(realtime.nginx.nginx_reload).
     type: path
     default: /var/lib/realtime_nginx
@@ -130,8 +130,8 @@ validated:
   type: bool
 awaiting_activation:
   description:
-    - Whether the live directory (after this call) differs from the one nginx last loaded through
-      M(realtime.nginx.nginx_reload). The caller should reload nginx when this is true.
+    - Whether files written live (now or by an earlier call) await activation by M(realtime.nginx.nginx_reload).
+      The caller should reload nginx when this is true.
   returned: always
   type: bool
 backup:
@@ -146,7 +146,7 @@ import stat
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import awaiting_activation, copy_tree, keep_previous
+from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import awaiting_activation, copy_tree, keep_previous, mark_written
 
 
 class ProposalError(Exception):
@@ -299,15 +299,15 @@ def main():
     except ProposalError as exc:
         module.fail_json(msg=str(exc))
     changes = bool(writes or removals or missing_dirs)
-    pending = awaiting_activation(params["state_dir"], conf_dir)
+    pending = awaiting_activation(params["state_dir"])
     result = dict(changed=changes or pending, awaiting_activation=changes or pending,
                   changed_files=[item["path"] for item in writes], removed_files=removals, validated=False)
     if module._diff:
         result["diff"] = diff_of(conf_dir, writes, removals)
     if not changes:
         if pending:
-            result["msg"] = ("the files on disk are not the ones nginx last loaded (a run may have stopped before "
-                             "reloading); they need to be activated")
+            result["msg"] = ("files written by an earlier run were never activated (it stopped before reloading "
+                             "nginx); they need to be activated")
         module.exit_json(**result)
 
     if params["validate"]:
@@ -327,6 +327,7 @@ def main():
 
     result["backup"] = keep_previous(conf_dir, params["state_dir"])
     apply(conf_dir, writes, removals, params["owned_dirs"])
+    mark_written(params["state_dir"])
     module.exit_json(**result)
 
 

@@ -44,8 +44,8 @@ options:
       - The state directory M(realtime.nginx.nginx_config) keeps. When nginx does not apply the reload, the copy
         of the previous configuration directory kept there is put back into O(conf_dir) and reloaded before the
         module fails, so the live files match what nginx serves.
-      - After a confirmed reload, or when nginx is not running (it will load the files when it starts), the
-        digest of O(conf_dir) is recorded there as the configuration nginx serves.
+      - After a confirmed reload, or when nginx is not running (it will load the files when it starts), what
+        M(realtime.nginx.nginx_config) last wrote is recorded there as activated.
       - Without it, nothing is rolled back or recorded.
     type: path
   conf_dir:
@@ -111,7 +111,7 @@ import signal
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import record_active, restore_previous
+from ansible_collections.realtime.nginx.plugins.module_utils._nginx_tree import mark_active, mark_rolled_back, restore_previous
 from ansible_collections.realtime.nginx.plugins.module_utils._proc import children
 
 
@@ -160,7 +160,7 @@ def main():
     pid = master_pid(params["pid_file"])
     if pid is None:
         if params["state_dir"] and not module.check_mode:
-            record_active(params["state_dir"], params["conf_dir"])
+            mark_active(params["state_dir"])
         module.exit_json(changed=False, running=False, msg="nginx is not running; nothing to reload")
     old = children(pid)
     result = dict(changed=True, running=True, master_pid=pid, old_workers=sorted(old), new_workers=[], log=[])
@@ -176,14 +176,13 @@ def main():
         problem = reload_and_wait(module, pid, old, result)
     if problem is None:
         if params["state_dir"]:
-            record_active(params["state_dir"], params["conf_dir"])
+            mark_active(params["state_dir"])
         module.exit_json(**result)
     if params["state_dir"] and restore_previous(params["state_dir"], params["conf_dir"]):
         # Reload what was put back, so a later reload does not pick up the
         # failed files either; its outcome is reported alongside.
+        mark_rolled_back(params["state_dir"])
         again = reload_and_wait(module, pid, children(pid), dict(result))
-        if again is None:
-            record_active(params["state_dir"], params["conf_dir"])
         problem += (". The previous configuration was put back and reloaded; nginx keeps serving it"
                     if again is None else ". The previous configuration was put back, but reloading it failed too: " + again)
     module.fail_json(msg=problem, **result)

@@ -61,19 +61,23 @@ def _log(request, status, started):
         request.path_qs, status, took), flush=True)
 
 
+def _request_facts(request):
+    """What the backend tells about a request it received (recorded and mirrored)."""
+    return {
+        "path": request.path,
+        "query": request.query_string,
+        "method": request.method,
+        "headers": _headers(request),
+        "remote": request.remote,
+        "peer_port": _peer_port(request),
+    }
+
+
 @web.middleware
 async def record_and_log(request, handler):
     started = time.monotonic()
     if request.path != "/_backend/seen":
-        SEEN.append({
-            "path": request.path,
-            "query": request.query_string,
-            "method": request.method,
-            "headers": _headers(request),
-            "remote": request.remote,
-            "peer_port": _peer_port(request),
-            "time": time.time(),
-        })
+        SEEN.append(dict(_request_facts(request), time=time.time()))
     status = "-"
     try:
         response = await handler(request)
@@ -176,16 +180,7 @@ async def seen(request):
 
 async def mirror(request):
     body = await request.read()
-    return web.json_response({
-        "path": request.path,
-        "query": request.query_string,
-        "method": request.method,
-        "headers": _headers(request),
-        "remote": request.remote,
-        "peer_port": _peer_port(request),
-        "body_bytes": len(body),
-        "backend": request.app["name"],
-    })
+    return web.json_response(dict(_request_facts(request), body_bytes=len(body), backend=request.app["name"]))
 
 
 def _under(path, prefix):

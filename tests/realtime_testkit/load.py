@@ -419,22 +419,27 @@ async def hold_sse(url: str, n: int, *, duration: float, connect_timeout: float 
     whether it went on at last_id + 1.
     """
     _check(n, duration)
-    started = time.time()
-    deadline = time.monotonic() + duration
-    records = [StreamRecord(i) for i in range(n)]
-    gate = _Ready(n, ready)
     # Every stream needs its own connection; no reuse, and none waits for another.
     connector = aiohttp.TCPConnector(limit=n + 1, limit_per_host=n + 1, force_close=True)
     timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False,
                                      auto_decompress=False) as session:
-        tasks = [asyncio.ensure_future(_sse_one(session, url, rec, headers, connect_timeout,
-                                                last_event_resume, resume_delay, deadline, gate))
-                 for rec in records]
-        await _run_bounded(tasks, stop, deadline)
+        return await _hold("sse", url, n, duration, stop, ready,
+                           lambda rec, deadline, gate: _sse_one(session, url, rec, headers, connect_timeout,
+                                                                last_event_resume, resume_delay, deadline, gate))
+
+
+async def _hold(kind, url, n, duration, stop, ready, one) -> HoldResult:
+    """Run ONE(record, deadline, gate) for N streams until DURATION s pass (or STOP); their HoldResult."""
+    started = time.time()
+    deadline = time.monotonic() + duration
+    records = [StreamRecord(i) for i in range(n)]
+    gate = _Ready(n, ready)
+    tasks = [asyncio.ensure_future(one(rec, deadline, gate)) for rec in records]
+    await _run_bounded(tasks, stop, deadline)
     if ready is not None:
         ready.set()
-    return HoldResult("sse", url, started, time.time(), records)
+    return HoldResult(kind, url, started, time.time(), records)
 
 
 # ---------------------------------------------------------------- WebSocket
@@ -546,17 +551,9 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
     if ping_interval <= 0:
         raise ValueError("ping_interval must be > 0")
     echo_timeout = echo_timeout or max(5.0, 2 * ping_interval)
-    started = time.time()
-    deadline = time.monotonic() + duration
-    records = [StreamRecord(i) for i in range(n)]
-    gate = _Ready(n, ready)
-    tasks = [asyncio.ensure_future(_ws_one(url, rec, headers, connect_timeout, ping_interval, echo_timeout,
-                                           reconnect, reconnect_delay, deadline, gate))
-             for rec in records]
-    await _run_bounded(tasks, stop, deadline)
-    if ready is not None:
-        ready.set()
-    return HoldResult("ws", url, started, time.time(), records)
+    return await _hold("ws", url, n, duration, stop, ready,
+                       lambda rec, deadline, gate: _ws_one(url, rec, headers, connect_timeout, ping_interval,
+                                                           echo_timeout, reconnect, reconnect_delay, deadline, gate))
 
 
 # ---------------------------------------------------------------- plain requests

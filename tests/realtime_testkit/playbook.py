@@ -144,28 +144,47 @@ def parse_play(stdout: str) -> dict:
     return {}
 
 
-def run_role(limit: str, extra_vars: dict, *, check: bool = False, diff: bool = False, timeout: int = 600) -> PlaybookRun:
-    """Apply realtime.nginx.realtime_proxy to LIMIT with EXTRA_VARS layered over its inventory."""
+def run_role(limit: str, extra_vars: dict, *, check: bool = False, diff: bool = False, tags: tuple = (),
+             verbosity: int = 0, gather_facts: bool = True, callback: str = "ansible.posix.json",
+             kill_after_changed: str | None = None, timeout: int = 600) -> PlaybookRun:
+    """Apply realtime.nginx.realtime_proxy to LIMIT with EXTRA_VARS layered over its inventory.
+
+    TAGS limits the run to the role's tags; GATHER_FACTS=False runs a play
+    that gathers none; CALLBACK "default" gives the human-readable output a
+    pipeline log keeps (then only ``rc`` and ``output`` are filled in).
+    KILL_AFTER_CHANGED names a task: the controller is killed (SIGKILL, rc -9)
+    the moment that task reports changed, before anything after it runs, as a
+    cancelled CI job or a lost connection would (callbacks/).
+    """
     project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
     inventory = os.environ["MOLECULE_INVENTORY_FILE"]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(extra_vars, handle)
         vars_file = handle.name
+    playbook = "converge.yml" if gather_facts else "converge_without_facts.yml"
     command = [
         "ansible-playbook", "-i", inventory, "--limit", limit, "-e", "@" + vars_file,
-        os.path.join(project, "molecule", "resources", "converge.yml"),
+        os.path.join(project, "molecule", "resources", playbook),
     ]
     if check:
         command.append("--check")
     if diff:
         command.append("--diff")
+    if tags:
+        command += ["--tags", ",".join(tags)]
+    if verbosity:
+        command.append("-" + "v" * verbosity)
     # Structured results for this run only, whatever molecule configured.
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK=callback, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
+    if kill_after_changed:
+        env.update(ANSIBLE_CALLBACK_PLUGINS=os.path.join(os.path.dirname(__file__), "callbacks"),
+                   ANSIBLE_CALLBACKS_ENABLED="realtime_test_kill_after_changed",
+                   REALTIME_TEST_KILL_AFTER_CHANGED=kill_after_changed)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     finally:
         os.unlink(vars_file)
-    report = parse_play(done.stdout)
+    report = parse_play(done.stdout) if callback == "ansible.posix.json" else {}
     return PlaybookRun(done.returncode, done.stdout + done.stderr, plays=report.get("plays", []),
                        stats=report.get("stats", {}), stderr=done.stderr)
 
