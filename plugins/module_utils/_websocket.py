@@ -14,6 +14,7 @@ import base64
 import hashlib
 import os
 import struct
+import time
 
 from ansible_collections.realtime.nginx.plugins.module_utils._http import (
     Deadline,
@@ -215,12 +216,13 @@ class WebSocketClient(Exchange):
             raise WebSocketError("Connection closed inside a frame payload")
         return Frame(fin, opcode, payload, rsv)
 
-    def recv_message(self, timeout=None):
+    def recv_message(self, timeout=None, return_pongs=False):
         """Return (opcode, payload) of the next data message.
 
-        Pings are answered with pongs and recorded, pongs are recorded, and
-        fragmented messages are reassembled. A close frame from the server is
-        answered, and returned as (OP_CLOSE, payload).
+        Pings are answered with pongs and recorded, pongs are recorded (and
+        returned as (OP_PONG, payload) with return_pongs), and fragmented
+        messages are reassembled. A close frame from the server is answered,
+        and returned as (OP_CLOSE, payload).
         """
         timeout = self.timeout if timeout is None else timeout
         deadline = Deadline(timeout)
@@ -236,6 +238,8 @@ class WebSocketClient(Exchange):
                 continue
             if frame.opcode == OP_PONG:
                 self.pongs_received.append(frame.payload)
+                if return_pongs:
+                    return OP_PONG, frame.payload
                 continue
             if frame.opcode == OP_CLOSE:
                 self._handle_close(frame.payload)
@@ -263,6 +267,25 @@ class WebSocketClient(Exchange):
                         raise WebSocketError("Text message is not valid UTF-8")
                 return opcode, data
         raise WebSocketError("Too many frames without a complete message")  # pragma: no cover
+
+    def ping_round_trip(self, timeout=None):
+        """Send a ping and wait for its pong; return the round trip in seconds.
+
+        Data messages that arrive meanwhile are dropped.
+        """
+        timeout = self.timeout if timeout is None else timeout
+        payload = os.urandom(8)
+        start = time.monotonic()
+        self.ping(payload)
+        deadline = start + timeout
+        while payload not in self.pongs_received:
+            try:
+                opcode = self.recv_message(timeout=max(0.001, deadline - time.monotonic()), return_pongs=True)[0]
+            except ProbeTimeout:
+                raise ProbeTimeout("no pong within %.1f s" % timeout)
+            if opcode == OP_CLOSE:
+                raise WebSocketError("server closed the connection (code %s)" % self.close_code)
+        return time.monotonic() - start
 
     def _record_close(self, payload):
         if len(payload) >= 2:

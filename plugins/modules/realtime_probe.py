@@ -261,7 +261,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.realtime.nginx.plugins.module_utils._http import ProbeError, ProbeTimeout
+from ansible_collections.realtime.nginx.plugins.module_utils._http import ProbeError
 from ansible_collections.realtime.nginx.plugins.module_utils._sse import SSEClient, content_verdict, stream_verdict
 from ansible_collections.realtime.nginx.plugins.module_utils._websocket import (
     OP_BINARY,
@@ -415,23 +415,6 @@ def _echo(client, opcode, payload, name, rtts):
         raise ProbeError("%s was not echoed (got %s)" % (name, _describe(got, data)))
 
 
-def _ping(client, timeout, rtts):
-    """Send a ping and wait for its pong; the round trip goes to rtts."""
-    payload = os.urandom(8)
-    start = time.monotonic()
-    client.ping(payload)
-    deadline = time.monotonic() + timeout
-    for _ in range(1000):
-        if payload in client.pongs_received:
-            break
-        if time.monotonic() >= deadline:
-            raise ProbeTimeout("no pong within %.1f s" % timeout)
-        opcode = client.recv_message(timeout=max(0.001, deadline - time.monotonic()))[0]
-        if opcode == OP_CLOSE:
-            raise ProbeError("server closed the connection (code %s)" % client.close_code)
-    rtts.append(time.monotonic() - start)
-
-
 def _refused(p, client, error):
     """The result when the server did not accept the handshake as it should."""
     result = _response("websocket", client)
@@ -464,7 +447,7 @@ def _websocket_probe(p):
                 for opcode, payload, name in _echo_messages(p):
                     _echo(client, opcode, payload, name, rtts)
             else:
-                _ping(client, p["timeout"], rtts)
+                rtts.append(client.ping_round_trip(p["timeout"]))
         except ProbeError as e:
             result.update(failed=True, msg="WebSocket %s upgraded, but %s" % (p["url"], e))
         if rtts:

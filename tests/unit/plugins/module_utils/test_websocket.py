@@ -194,6 +194,15 @@ def test_client_ping_gets_pong(ws_server):
     ws.close()
 
 
+def test_ping_round_trip_waits_for_the_pong(ws_server):
+    ws = _client(ws_server + '/echo')
+    assert 0 < ws.ping_round_trip() < 5
+    assert len(ws.pongs_received) == 1
+    ws.send_frame(OP_TEXT, 'still open')
+    assert ws.recv_message() == (OP_TEXT, 'still open')
+    ws.close()
+
+
 def test_close_handshake_initiated_by_server(ws_server):
     ws = _client(ws_server + '/server-close')
     opcode, payload = ws.recv_message()

@@ -254,6 +254,13 @@ def test_good_websocket_location_passes(nginx):
     assert result['close_code'] == 1000
 
 
+def test_websocket_ping_without_echo_passes(nginx):
+    url = nginx.replace('http://', 'ws://') + '/good/ws/echo'
+    result = run_probe({'url': url, 'expect_echo': False, 'timeout': 3})
+    assert not result['failed'], result['msg']
+    assert result['rtt']['count'] == 1 and result['close_code'] == 1000
+
+
 def test_websocket_location_without_upgrade_fails(nginx):
     url = nginx.replace('http://', 'ws://') + '/bad/ws/echo'
     result = run_probe({'url': url})
