@@ -191,7 +191,7 @@ class Connection:
 def build_request(method, target, host_header, headers):
     """Serialize a request head. headers is a list of (name, value) pairs."""
     lines = ["%s %s HTTP/1.1" % (method, target)]
-    if "host" not in {name.lower() for name, _ in headers}:
+    if "host" not in {name.lower() for name, dummy in headers}:
         lines.append("Host: %s" % host_header)
     for name, value in headers:
         if "\r" in str(name) or "\n" in str(name) or "\r" in str(value) or "\n" in str(value):
@@ -264,7 +264,7 @@ class Exchange:
         self.started = time.monotonic()
         self.conn.connect()
         self.connect_time = self.conn.connect_time
-        overridden = {name.lower() for name, _ in self.extra_headers}
+        overridden = {name.lower() for name, dummy in self.extra_headers}
         headers = [(n, v) for n, v in headers if n.lower() not in overridden] + self.extra_headers
         self.conn.sendall(build_request("GET", self.conn.target, self.conn.host_header, headers))
         self.status, self.reason, self.headers = read_response_head(self.conn, Deadline(self.timeout))
@@ -323,7 +323,7 @@ class BodyReader:
                 raise ProbeError("Malformed chunk size %r" % size_text)
             if size == 0:
                 # trailers up to the empty line
-                for _ in range(100):
+                for dummy in range(100):
                     trailer = self.conn.read_until(b"\r\n", deadline)
                     if trailer is None or trailer == b"\r\n":
                         break

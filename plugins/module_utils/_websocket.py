@@ -226,7 +226,7 @@ class WebSocketClient(Exchange):
         """
         timeout = self.timeout if timeout is None else timeout
         deadline = Deadline(timeout)
-        for _ in range(100000):
+        for dummy in range(100000):
             try:
                 frame = self.recv_frame(deadline)
             except ProbeTimeout:
@@ -315,7 +315,7 @@ class WebSocketClient(Exchange):
                 self.conn.sendall(encode_frame(OP_CLOSE, payload))
                 self.closed = True
                 deadline = Deadline(self.timeout if timeout is None else timeout)
-                for _ in range(1000):
+                for dummy in range(1000):
                     frame = self.recv_frame(deadline)
                     if frame.opcode == OP_CLOSE:
                         self._record_close(frame.payload)

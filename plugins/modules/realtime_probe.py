@@ -366,9 +366,9 @@ def _sse_probe(p):
 
         read_for = max(p["window"], p["first_event_timeout"])
         items = client.read_items(client.started + read_for, max_events=p["max_events"])
-        times = [t for t, kind, _ in items if kind == "event"]
+        times = [at for at, kind, dummy in items if kind == "event"]
         in_window = len([t for t in times if t <= p["window"]])
-        result.update(events=in_window, comments=len([1 for _, kind, _ in items if kind == "comment"]),
+        result.update(events=in_window, comments=len(items) - len(times),
                       event_times=[_r(t) for t in times[:100]], stream_closed=client.eof)
         result["timings"].update(first_event=_r(times[0]) if times else None, stream_end=_r(client.eof_at))
         gaps = [b - a for a, b in zip(times, times[1:])]

@@ -33,7 +33,7 @@ def wire():
 def _body(conn, headers):
     reader = BodyReader(conn, headers)
     pieces = []
-    for _ in range(100):
+    for dummy in range(100):
         piece = reader.read(Deadline(2))
         if not piece:
             return pieces

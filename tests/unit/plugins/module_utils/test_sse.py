@@ -26,12 +26,12 @@ def test_events_comments_and_fields():
 def test_split_across_chunks_and_line_endings():
     raw = 'data: héllo\r\n\r\ndata: x\rdata:y\r\rdata: z\n\n'.encode('utf-8')
     chunks = [raw[i:i + 1] for i in range(len(raw))]
-    _, out = _feed_all(chunks)
+    dummy, out = _feed_all(chunks)
     assert [e['data'] for kind, e in out] == ['héllo', 'x\ny', 'z']
 
 
 def test_bom_and_empty_data_not_dispatched():
-    _, out = _feed_all([b'\xef\xbb\xbfevent: x\n\ndata\n\n'])
+    dummy, out = _feed_all([b'\xef\xbb\xbfevent: x\n\ndata\n\n'])
     assert out == [('event', {'event': 'message', 'data': '', 'id': None})]
 
 

@@ -46,7 +46,7 @@ def _handler(conn):
     if path == '/server-close':
         conn.close(4001, 'bye')
         return
-    for _ in range(10000):
+    for dummy in range(10000):
         try:
             message = conn.recv(timeout=10)
         except Exception:  # pylint: disable=broad-except
