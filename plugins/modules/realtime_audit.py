@@ -1,12 +1,10 @@
-# -*- coding: utf-8 -*-
-# Copyright (c) realtime.nginx contributors
+# Copyright: realtime.nginx contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
+# Documentation only: the action plugin plugins/action/realtime_audit.py does the work.
 
-from __future__ import (absolute_import, division, print_function)
-__metaclass__ = type
+from __future__ import annotations
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 module: realtime_audit
 short_description: Audit an nginx configuration for SSE and WebSocket proxying pitfalls
@@ -35,16 +33,14 @@ author:
   - realtime.nginx contributors (!UNKNOWN)
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
     details: C(nginx -T) only reads, so it runs in check mode as well.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details: Runs as an action plugin on the controller.
+extends_documentation_fragment:
+  - realtime.nginx.attributes
+  - realtime.nginx.attributes.read_only
 options:
   config:
     description:
@@ -112,9 +108,9 @@ notes:
     fails on findings at or above a chosen severity, C(ansible-playbook realtime.nginx.audit -i INVENTORY).
 seealso:
   - module: realtime.nginx.realtime_probe
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Audit the live configuration, fail on high findings
   realtime.nginx.realtime_audit:
   become: true
@@ -131,9 +127,9 @@ EXAMPLES = r'''
     config: "{{ lookup('ansible.builtin.file', 'nginx-T.txt') }}"
     fail_on: never
   delegate_to: localhost
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 findings:
   description: The findings, most severe first.
   returned: success
@@ -204,4 +200,4 @@ msg:
   description: The report, or why the audit could not run.
   returned: always
   type: str
-'''
+"""

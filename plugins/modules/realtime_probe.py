@@ -1,13 +1,10 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
-# Copyright (c) realtime.nginx contributors
+# Copyright: realtime.nginx contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
 
-from __future__ import (absolute_import, division, print_function)
-__metaclass__ = type
+from __future__ import annotations
 
-DOCUMENTATION = r'''
+DOCUMENTATION = r"""
 ---
 module: realtime_probe
 short_description: Check that an SSE stream or a WebSocket really works through a proxy
@@ -26,14 +23,9 @@ description:
   - The module only reads. It runs in check mode as well and never reports a change.
 author:
   - realtime.nginx contributors (!UNKNOWN)
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: The module only connects and reads, so it runs normally in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - realtime.nginx.attributes
+  - realtime.nginx.attributes.read_only
 options:
   url:
     description:
@@ -139,9 +131,9 @@ notes:
   - The probe speaks HTTP/1.1 directly over a socket; proxy environment variables are ignored.
 seealso:
   - module: realtime.nginx.realtime_audit
-'''
+"""
 
-EXAMPLES = r'''
+EXAMPLES = r"""
 - name: Check that /sse/ streams events promptly through nginx
   realtime.nginx.realtime_probe:
     url: https://app.example.com/sse/clock
@@ -166,9 +158,9 @@ EXAMPLES = r'''
     url: wss://app.example.com/ws/echo
     origin: https://evil.example
     status_code: 403
-'''
+"""
 
-RETURN = r'''
+RETURN = r"""
 mode:
   description: The mode that ran.
   returned: always
@@ -262,15 +254,15 @@ msg:
   returned: always
   type: str
   sample: "SSE OK: 10 events, first after 0.004 s"
-'''
+"""
 
 import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.realtime.nginx.plugins.module_utils._http import ProbeError, ProbeTimeout
-from ansible_collections.realtime.nginx.plugins.module_utils._sse import SSEClient
+from ansible_collections.realtime.nginx.plugins.module_utils._http import ProbeError
+from ansible_collections.realtime.nginx.plugins.module_utils._sse import SSEClient, content_verdict, stream_verdict
 from ansible_collections.realtime.nginx.plugins.module_utils._websocket import (
     OP_BINARY,
     OP_CLOSE,
@@ -279,6 +271,35 @@ from ansible_collections.realtime.nginx.plugins.module_utils._websocket import (
     WebSocketHandshakeError,
 )
 
+# The argument spec, and the one place each default is written in code.
+# DOCUMENTATION repeats them for the reader; a unit test fails when the two differ.
+OPTIONS = {
+    "url": {"type": "str", "required": True},
+    "mode": {"type": "str", "choices": ["sse", "websocket"]},
+    "headers": {"type": "dict", "default": {}},
+    "timeout": {"type": "float", "default": 10.0},
+    "validate_certs": {"type": "bool", "default": True},
+    "ca_path": {"type": "path"},
+    "status_code": {"type": "int"},
+    "origin": {"type": "str"},
+    "first_event_timeout": {"type": "float", "default": 5.0},
+    "window": {"type": "float", "default": 5.0},
+    "min_events": {"type": "int", "default": 1},
+    "max_events": {"type": "int"},
+    "max_event_gap": {"type": "float"},
+    "burst_threshold": {"type": "float", "default": 0.05},
+    "text": {"type": "str", "default": "realtime.nginx probe"},
+    "messages": {"type": "int", "default": 3},
+    "binary_size": {"type": "int", "default": 1024},
+    "expect_echo": {"type": "bool", "default": True},
+}
+
+# The options that must be greater than 0.
+POSITIVE = ("timeout", "first_event_timeout", "window")
+
+# The options stream_verdict() judges an event stream by.
+VERDICT_OPTIONS = ("window", "first_event_timeout", "min_events", "max_event_gap", "burst_threshold")
+
 BUFFERING_HINT = ('Buffering is the likely cause: in the nginx location (and in every proxy layer in '
                   'front of it) set "proxy_buffering off", "proxy_http_version 1.1" and "gzip off", '
                   'or have the backend send "X-Accel-Buffering: no".')
@@ -286,40 +307,9 @@ BUFFERING_HINT = ('Buffering is the likely cause: in the nginx location (and in 
 UPGRADE_HINT = ('nginx likely does not forward the upgrade: the location needs "proxy_http_version 1.1", '
                 '"proxy_set_header Upgrade" and "proxy_set_header Connection" (from a map of $http_upgrade).')
 
-DEFAULTS = {
-    'mode': None,
-    'headers': {},
-    'timeout': 10.0,
-    'validate_certs': True,
-    'ca_path': None,
-    'status_code': None,
-    'origin': None,
-    'first_event_timeout': 5.0,
-    'window': 5.0,
-    'min_events': 1,
-    'max_events': None,
-    'max_event_gap': None,
-    'burst_threshold': 0.05,
-    'text': 'realtime.nginx probe',
-    'messages': 3,
-    'binary_size': 1024,
-    'expect_echo': True,
-}
-
 
 def _r(value):
     return None if value is None else round(value, 6)
-
-
-def _params(params):
-    p = dict(DEFAULTS)
-    p.update(dict((k, v) for k, v in params.items() if v is not None or k not in DEFAULTS))
-    if not p.get('mode'):
-        p['mode'] = 'websocket' if p['url'].lower().startswith(('ws://', 'wss://')) else 'sse'
-    if p.get('status_code') is None:
-        p['status_code'] = 101 if p['mode'] == 'websocket' else 200
-    p['headers'] = dict((str(k), str(v)) for k, v in (p.get('headers') or {}).items())
-    return p
 
 
 def _median(values):
@@ -331,233 +321,165 @@ def _median(values):
     return ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
 
 
-def run_sse_probe(params):
-    """Probe an SSE URL. Returns a result dict with 'failed' and 'msg'."""
-    p = _params(params)
-    result = {'changed': False, 'failed': False, 'mode': 'sse', 'timings': {}}
-    client = SSEClient(p['url'], headers=p['headers'], timeout=p['timeout'],
-                       validate_certs=p['validate_certs'], ca_path=p['ca_path'])
+def resolve_params(params):
+    """The options with defaults for those unset, and mode and status_code worked out from the URL."""
+    p = {name: spec.get("default") for name, spec in OPTIONS.items()}
+    p.update((name, value) for name, value in params.items() if value is not None)
+    if not p["mode"]:
+        p["mode"] = "websocket" if p["url"].lower().startswith(("ws://", "wss://")) else "sse"
+    if p["status_code"] is None:
+        p["status_code"] = 101 if p["mode"] == "websocket" else 200
+    p["headers"] = {str(k): str(v) for k, v in (p["headers"] or {}).items()}
+    return p
+
+
+def _client_options(p):
+    return {"headers": p["headers"], "timeout": p["timeout"],
+            "validate_certs": p["validate_certs"], "ca_path": p["ca_path"]}
+
+
+def _unreachable(mode, client, msg):
+    """The result when no response head arrived."""
+    return {"mode": mode, "timings": {"connect": _r(client.connect_time)}, "failed": True, "msg": msg}
+
+
+def _response(mode, client):
+    """The result fields every probe returns once a response head arrived."""
+    return {"mode": mode, "status": client.status, "headers": client.headers,
+            "timings": {"connect": _r(client.connect_time), "response": _r(client.response_time)}}
+
+
+def _sse_probe(p):
+    client = SSEClient(p["url"], **_client_options(p))
     try:
         try:
             client.open()
         except ProbeError as e:
-            result['timings'] = {'connect': _r(client.connect_time)}
-            result.update(failed=True, msg='SSE request to %s failed: %s' % (p['url'], e))
-            return result
-        result['status'] = client.status
-        result['headers'] = client.headers
-        result['timings'] = {'connect': _r(client.connect_time), 'response': _r(client.response_time),
-                             'first_event': None, 'stream_end': None}
-        if client.status != p['status_code']:
-            result.update(failed=True, msg='SSE %s answered status %s %s, expected %s'
-                          % (p['url'], client.status, client.reason, p['status_code']))
-            return result
-        if not 200 <= p['status_code'] < 300:
-            result['msg'] = 'SSE %s answered status %s as expected' % (p['url'], client.status)
-            return result
+            return _unreachable("sse", client, "SSE request to %s failed: %s" % (p["url"], e))
+        result = _response("sse", client)
+        result["timings"].update(first_event=None, stream_end=None)
+        if client.status != p["status_code"]:
+            return dict(result, failed=True, msg="SSE %s answered status %s %s, expected %s"
+                        % (p["url"], client.status, client.reason, p["status_code"]))
+        if not 200 <= p["status_code"] < 300:
+            return dict(result, msg="SSE %s answered status %s as expected" % (p["url"], client.status))
 
-        failures = []
-        ctype = client.headers.get('content-type', '')
-        if ctype.split(';', 1)[0].strip().lower() != 'text/event-stream':
-            failures.append('Content-Type is %r, expected text/event-stream' % (ctype or None))
-        encoding = client.headers.get('content-encoding', '').strip().lower()
-        if encoding and encoding != 'identity':
-            failures.append('the stream is compressed (Content-Encoding: %s): gzip holds events back until its '
-                            'buffer fills. Set "gzip off" in the location or remove text/event-stream from '
-                            'gzip_types' % encoding)
-
-        read_for = max(p['window'], p['first_event_timeout'])
-        items = client.read_items(client.started + read_for, max_events=p['max_events'])
-        times = [t for t, kind, dummy in items if kind == 'event']
-        in_window = [t for t in times if t <= p['window']]
-        result['events'] = len(in_window)
-        result['comments'] = len([1 for dummy, kind, dummy2 in items if kind == 'comment'])
-        result['event_times'] = [_r(t) for t in times[:100]]
-        result['stream_closed'] = client.eof
-        result['timings']['first_event'] = _r(times[0]) if times else None
-        result['timings']['stream_end'] = _r(client.eof_at)
+        read_for = max(p["window"], p["first_event_timeout"])
+        items = client.read_items(client.started + read_for, max_events=p["max_events"])
+        times = [at for at, kind, dummy in items if kind == "event"]
+        in_window = len([t for t in times if t <= p["window"]])
+        result.update(events=in_window, comments=len(items) - len(times),
+                      event_times=[_r(t) for t in times[:100]], stream_closed=client.eof)
+        result["timings"].update(first_event=_r(times[0]) if times else None, stream_end=_r(client.eof_at))
         gaps = [b - a for a, b in zip(times, times[1:])]
         if gaps:
-            result['gaps'] = {'min': _r(min(gaps)), 'max': _r(max(gaps)), 'mean': _r(sum(gaps) / len(gaps))}
+            result["gaps"] = {"min": _r(min(gaps)), "max": _r(max(gaps)), "mean": _r(sum(gaps) / len(gaps))}
 
-        buffered = False
-        if not times:
-            if client.eof:
-                failures.append('the stream ended after %.3f s without a single event' % client.eof_at)
-            else:
-                buffered = True
-                failures.append('no event arrived within %.1f s' % read_for)
-        else:
-            first = times[0]
-            span = times[-1] - times[0]
-            if first > p['first_event_timeout']:
-                buffered = True
-                failures.append('the first event arrived only after %.3f s (limit %.1f s)' % (first, p['first_event_timeout']))
-            elif first > p['window']:
-                buffered = True
-                failures.append('events arrived only after the %.1f s window (first at %.3f s)' % (p['window'], first))
-            elif (len(times) >= 2 and span <= p['burst_threshold'] and client.eof
-                  and client.eof_at - times[-1] <= max(p['burst_threshold'], 0.05)
-                  and first > max(4 * p['burst_threshold'], 0.2)):
-                buffered = True
-                failures.append('all %d events arrived in one burst at %.3f s, when the stream ended, instead '
-                                'of as they were sent' % (len(times), first))
-            if len(in_window) < p['min_events'] and not buffered:
-                failures.append('only %d events arrived within the %.1f s window, expected at least %d'
-                                % (len(in_window), p['window'], p['min_events']))
-            max_gap = p['max_event_gap']
-            if max_gap is not None and gaps and max(gaps) > max_gap:
-                failures.append('the largest gap between events was %.3f s, more than %.3f s'
-                                % (max(gaps), float(max_gap)))
-        if encoding and encoding != 'identity':
-            buffered = True
-        if failures:
-            msg = 'SSE %s failed: %s.' % (p['url'], '; '.join(failures))
-            if buffered:
-                msg += ' ' + BUFFERING_HINT
-            result.update(failed=True, msg=msg)
-        else:
-            result['msg'] = 'SSE %s OK: %d events in %.1f s, first after %.3f s' % (
-                p['url'], len(in_window), p['window'], times[0])
-        return result
+        problems, compressed = content_verdict(client.headers)
+        late, buffered = stream_verdict(times, client.eof_at, **{name: p[name] for name in VERDICT_OPTIONS})
+        problems += late
+        if not problems:
+            return dict(result, msg="SSE %s OK: %d events in %.1f s, first after %.3f s"
+                        % (p["url"], in_window, p["window"], times[0]))
+        msg = "SSE %s failed: %s." % (p["url"], "; ".join(problems))
+        if buffered or compressed:
+            msg += " " + BUFFERING_HINT
+        return dict(result, failed=True, msg=msg)
     finally:
         client.close()
 
 
-def run_websocket_probe(params):
-    """Probe a WebSocket URL. Returns a result dict with 'failed' and 'msg'."""
-    p = _params(params)
-    result = {'changed': False, 'failed': False, 'mode': 'websocket', 'timings': {}}
-    client = WebSocketClient(p['url'], headers=p['headers'], origin=p['origin'], timeout=p['timeout'],
-                             validate_certs=p['validate_certs'], ca_path=p['ca_path'])
+def _describe(opcode, data):
+    if opcode == OP_CLOSE:
+        return "a close frame"
+    if opcode == OP_TEXT:
+        return "text %r" % data[:60]
+    return "binary of %d bytes" % len(data)
+
+
+def _echo_messages(p):
+    """(opcode, payload, name) of each message the echo check sends."""
+    for i in range(max(0, p["messages"])):
+        yield OP_TEXT, "%s #%d" % (p["text"], i), "text message %d" % i
+        if p["binary_size"] > 0:
+            yield OP_BINARY, os.urandom(p["binary_size"]), "binary message %d (%d bytes)" % (i, p["binary_size"])
+
+
+def _echo(client, opcode, payload, name, rtts):
+    """Send one message and check that it comes back unchanged; its round trip goes to rtts."""
+    start = time.monotonic()
+    client.send_frame(opcode, payload)
+    got, data = client.recv_message()
+    rtts.append(time.monotonic() - start)
+    if got != opcode or data != payload:
+        raise ProbeError("%s was not echoed (got %s)" % (name, _describe(got, data)))
+
+
+def _refused(p, client, error):
+    """The result when the server did not accept the handshake as it should."""
+    result = _response("websocket", client)
+    if error.status == 101:
+        result["accept_valid"] = False
+    elif error.status == p["status_code"]:
+        return dict(result, msg="WebSocket %s refused with status %s as expected" % (p["url"], error.status))
+    msg = "WebSocket %s failed the upgrade check: %s." % (p["url"], error)
+    if error.status != 101:
+        msg += " " + UPGRADE_HINT
+    return dict(result, failed=True, msg=msg)
+
+
+def _websocket_probe(p):
+    client = WebSocketClient(p["url"], origin=p["origin"], **_client_options(p))
     try:
         try:
             client.connect()
         except WebSocketHandshakeError as e:
-            result['status'] = e.status
-            result['headers'] = e.headers
-            result['timings'] = {'connect': _r(client.connect_time), 'response': _r(client.handshake_time)}
-            if e.status == 101:
-                result['accept_valid'] = False
-            if e.status == p['status_code'] and e.status != 101:
-                result['msg'] = 'WebSocket %s refused with status %s as expected' % (p['url'], e.status)
-                return result
-            msg = 'WebSocket %s failed the upgrade check: %s.' % (p['url'], e)
-            if e.status != 101:
-                msg += ' ' + UPGRADE_HINT
-            result.update(failed=True, msg=msg)
-            return result
+            return _refused(p, client, e)
         except ProbeError as e:
-            result['timings'] = {'connect': _r(client.connect_time)}
-            result.update(failed=True, msg='WebSocket %s failed: %s' % (p['url'], e))
-            return result
-        result['status'] = client.status
-        result['headers'] = client.headers
-        result['accept_valid'] = True
-        result['timings'] = {'connect': _r(client.connect_time), 'response': _r(client.handshake_time)}
-        if p['status_code'] != 101:
-            result.update(failed=True, msg='WebSocket %s accepted the handshake (101), expected status %s'
-                          % (p['url'], p['status_code']))
-            return result
-
+            return _unreachable("websocket", client, "WebSocket %s failed: %s" % (p["url"], e))
+        result = dict(_response("websocket", client), accept_valid=True)
+        if p["status_code"] != 101:
+            return dict(result, failed=True, msg="WebSocket %s accepted the handshake (101), expected status %s"
+                        % (p["url"], p["status_code"]))
         rtts = []
         try:
-            if p['expect_echo']:
-                for i in range(max(0, p['messages'])):
-                    text = '%s #%d' % (p['text'], i)
-                    start = time.monotonic()
-                    client.send_text(text)
-                    opcode, data = client.recv_message()
-                    rtts.append(time.monotonic() - start)
-                    if opcode != OP_TEXT or data != text:
-                        raise ProbeError('text message %d was not echoed (got %s)' % (i, _describe(opcode, data)))
-                    if p['binary_size'] > 0:
-                        payload = os.urandom(p['binary_size'])
-                        start = time.monotonic()
-                        client.send_binary(payload)
-                        opcode, data = client.recv_message()
-                        rtts.append(time.monotonic() - start)
-                        if opcode != OP_BINARY or data != payload:
-                            raise ProbeError('binary message %d (%d bytes) was not echoed (got %s)'
-                                             % (i, len(payload), _describe(opcode, data)))
+            if p["expect_echo"]:
+                for opcode, payload, name in _echo_messages(p):
+                    _echo(client, opcode, payload, name, rtts)
             else:
-                payload = os.urandom(8)
-                start = time.monotonic()
-                client.ping(payload)
-                deadline = time.monotonic() + p['timeout']
-                for dummy in range(1000):
-                    if payload in client.pongs_received:
-                        break
-                    if time.monotonic() >= deadline:
-                        raise ProbeTimeout('no pong within %.1f s' % p['timeout'])
-                    opcode, dummy2 = client.recv_message(timeout=max(0.001, deadline - time.monotonic()))
-                    if opcode == OP_CLOSE:
-                        raise ProbeError('server closed the connection (code %s)' % client.close_code)
-                rtts.append(time.monotonic() - start)
+                rtts.append(client.ping_round_trip(p["timeout"]))
         except ProbeError as e:
-            result.update(failed=True, msg='WebSocket %s upgraded, but %s' % (p['url'], e))
+            result.update(failed=True, msg="WebSocket %s upgraded, but %s" % (p["url"], e))
+        if rtts:
+            result["rtt"] = {"min": _r(min(rtts)), "max": _r(max(rtts)), "median": _r(_median(rtts)),
+                             "count": len(rtts)}
+        if result.get("failed"):
             return result
-        finally:
-            if rtts:
-                result['rtt'] = {'min': _r(min(rtts)), 'max': _r(max(rtts)), 'median': _r(_median(rtts)), 'count': len(rtts)}
-        result['close_code'] = client.close(timeout=min(p['timeout'], 5.0))
-        result['msg'] = 'WebSocket %s OK: 101 with a valid accept key, %d round trips, median %.2f ms' % (
-            p['url'], len(rtts), (_median(rtts) or 0) * 1000)
+        result["close_code"] = client.close(timeout=min(p["timeout"], 5.0))
+        result["msg"] = "WebSocket %s OK: 101 with a valid accept key, %d round trips, median %.2f ms" % (
+            p["url"], len(rtts), (_median(rtts) or 0) * 1000)
         return result
     finally:
         client.abort()
 
 
-def _describe(opcode, data):
-    if opcode == OP_CLOSE:
-        return 'a close frame'
-    if opcode == OP_TEXT:
-        return 'text %r' % data[:60]
-    return 'binary of %d bytes' % len(data)
-
-
 def run_probe(params):
-    p = _params(params)
-    if p['mode'] == 'websocket':
-        return run_websocket_probe(params)
-    return run_sse_probe(params)
+    """Probe params["url"]. Returns the module's result, with "failed" and "msg"."""
+    p = resolve_params(params)
+    result = _websocket_probe(p) if p["mode"] == "websocket" else _sse_probe(p)
+    return dict(result, changed=False, failed=bool(result.get("failed")))
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            url=dict(type='str', required=True),
-            mode=dict(type='str', choices=['sse', 'websocket']),
-            headers=dict(type='dict', default={}),
-            timeout=dict(type='float', default=10),
-            validate_certs=dict(type='bool', default=True),
-            ca_path=dict(type='path'),
-            status_code=dict(type='int'),
-            origin=dict(type='str'),
-            first_event_timeout=dict(type='float', default=5),
-            window=dict(type='float', default=5),
-            min_events=dict(type='int', default=1),
-            max_events=dict(type='int'),
-            max_event_gap=dict(type='float'),
-            burst_threshold=dict(type='float', default=0.05),
-            text=dict(type='str', default='realtime.nginx probe'),
-            messages=dict(type='int', default=3),
-            binary_size=dict(type='int', default=1024),
-            expect_echo=dict(type='bool', default=True),
-        ),
-        supports_check_mode=True,
-    )
-    for name in ('timeout', 'first_event_timeout', 'window'):
+    module = AnsibleModule(argument_spec=OPTIONS, supports_check_mode=True)
+    for name in POSITIVE:
         if module.params[name] <= 0:
-            module.fail_json(msg='%s must be greater than 0' % name)
+            module.fail_json(msg="%s must be greater than 0" % name)
     result = run_probe(module.params)
-    result['changed'] = False
-    if result.get('failed'):
-        result.pop('failed')
+    if result.pop("failed"):
         module.fail_json(**result)
-    result.pop('failed', None)
     module.exit_json(**result)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

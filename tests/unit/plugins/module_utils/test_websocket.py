@@ -1,10 +1,8 @@
-# -*- coding: utf-8 -*-
+# Copyright: realtime.nginx contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
 """The WebSocket client against a REAL server (the websockets library) on loopback."""
 
-from __future__ import (absolute_import, division, print_function)
-__metaclass__ = type
+from __future__ import annotations
 
 import asyncio
 import os
@@ -17,6 +15,7 @@ from ansible_collections.realtime.nginx.plugins.module_utils import _websocket a
 from ansible_collections.realtime.nginx.plugins.module_utils._websocket import (
     OP_BINARY,
     OP_CLOSE,
+    OP_CONT,
     OP_TEXT,
     WebSocketClient,
     WebSocketHandshakeError,
@@ -55,24 +54,24 @@ def _handler(conn):
         conn.send(message)
 
 
-@pytest.fixture(scope='module')
-def ws_server():
-    server = websockets_sync.serve(_handler, '127.0.0.1', WS_PORT, max_size=2 ** 22, compression=None)
+def _serve(port, **options):
+    """Run _handler on a websockets server in a thread; yield its base URL."""
+    server = websockets_sync.serve(_handler, '127.0.0.1', port, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield 'ws://127.0.0.1:%d' % WS_PORT
+    yield 'ws://127.0.0.1:%d' % port
     server.shutdown()
     thread.join(5)
+
+
+@pytest.fixture(scope='module')
+def ws_server():
+    yield from _serve(WS_PORT, max_size=2 ** 22, compression=None)
 
 
 @pytest.fixture(scope='module')
 def origin_server():
-    server = websockets_sync.serve(_handler, '127.0.0.1', ORIGIN_PORT, origins=['https://good.example'])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield 'ws://127.0.0.1:%d' % ORIGIN_PORT
-    server.shutdown()
-    thread.join(5)
+    yield from _serve(ORIGIN_PORT, origins=['https://good.example'])
 
 
 @pytest.fixture(scope='module')
@@ -142,10 +141,10 @@ def test_handshake_uses_random_key(ws_server):
 def test_echo_text_and_binary(ws_server):
     ws = _client(ws_server + '/echo')
     assert ws.status == 101
-    ws.send_text(u'héllo')
-    assert ws.recv_message() == (OP_TEXT, u'héllo')
+    ws.send_frame(OP_TEXT, 'héllo')
+    assert ws.recv_message() == (OP_TEXT, 'héllo')
     payload = os.urandom(100)
-    ws.send_binary(payload)
+    ws.send_frame(OP_BINARY, payload)
     assert ws.recv_message() == (OP_BINARY, payload)
     assert ws.close() == 1000
 
@@ -155,21 +154,26 @@ def test_large_frames(ws_server, size):
     # 48 KiB uses the 16-bit length, 70 KiB the 64-bit length
     ws = _client(ws_server + '/echo')
     payload = os.urandom(size)
-    ws.send_binary(payload)
+    ws.send_frame(OP_BINARY, payload)
     assert ws.recv_message() == (OP_BINARY, payload)
     ws.close()
 
 
 def test_fragmented_client_message(ws_server):
+    # The probe sends whole messages; the frames it encodes can still carry a
+    # message in pieces (a first frame, then continuations, the last with FIN).
     ws = _client(ws_server + '/echo')
-    ws.send_fragmented(OP_TEXT, u'a fragmented message', 5)
-    assert ws.recv_message() == (OP_TEXT, u'a fragmented message')
+    message = b'a fragmented message'
+    pieces = [message[i:i + 5] for i in range(0, len(message), 5)]
+    for idx, piece in enumerate(pieces):
+        ws.conn.sendall(encode_frame(OP_TEXT if idx == 0 else OP_CONT, piece, fin=idx == len(pieces) - 1))
+    assert ws.recv_message() == (OP_TEXT, 'a fragmented message')
     ws.close()
 
 
 def test_fragmented_server_message(ws_server):
     ws = _client(ws_server + '/fragments')
-    assert ws.recv_message() == (OP_TEXT, u'frag-mented-text')
+    assert ws.recv_message() == (OP_TEXT, 'frag-mented-text')
     assert ws.recv_message() == (OP_BINARY, b'\x00\x01\x02\x03')
     ws.close()
 
@@ -184,9 +188,18 @@ def test_server_ping_is_answered(ws_server):
 def test_client_ping_gets_pong(ws_server):
     ws = _client(ws_server + '/echo')
     ws.ping(b'hi')
-    ws.send_text('after-ping')
+    ws.send_frame(OP_TEXT, 'after-ping')
     assert ws.recv_message() == (OP_TEXT, 'after-ping')
     assert ws.pongs_received == [b'hi']
+    ws.close()
+
+
+def test_ping_round_trip_waits_for_the_pong(ws_server):
+    ws = _client(ws_server + '/echo')
+    assert 0 < ws.ping_round_trip() < 5
+    assert len(ws.pongs_received) == 1
+    ws.send_frame(OP_TEXT, 'still open')
+    assert ws.recv_message() == (OP_TEXT, 'still open')
     ws.close()
 
 
@@ -216,6 +229,6 @@ def test_forbidden_origin_gives_403(origin_server):
         _client(origin_server + '/echo', origin='https://evil.example')
     assert info.value.status == 403
     ws = _client(origin_server + '/echo', origin='https://good.example')
-    ws.send_text('ok')
+    ws.send_frame(OP_TEXT, 'ok')
     assert ws.recv_message() == (OP_TEXT, 'ok')
     ws.close()

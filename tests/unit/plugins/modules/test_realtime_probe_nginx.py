@@ -1,13 +1,11 @@
-# -*- coding: utf-8 -*-
+# Copyright: realtime.nginx contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-# SPDX-License-Identifier: GPL-3.0-or-later
 """realtime_probe end to end: REAL nginx (from a temp config) in front of a REAL aiohttp backend.
 
 Ports: nginx 127.0.0.1:18960, backend 127.0.0.1:18970.
 """
 
-from __future__ import (absolute_import, division, print_function)
-__metaclass__ = type
+from __future__ import annotations
 
 import asyncio
 import os
@@ -252,6 +250,13 @@ def test_good_websocket_location_passes(nginx):
     assert result['status'] == 101 and result['accept_valid']
     assert result['rtt']['count'] == 6
     assert result['close_code'] == 1000
+
+
+def test_websocket_ping_without_echo_passes(nginx):
+    url = nginx.replace('http://', 'ws://') + '/good/ws/echo'
+    result = run_probe({'url': url, 'expect_echo': False, 'timeout': 3})
+    assert not result['failed'], result['msg']
+    assert result['rtt']['count'] == 1 and result['close_code'] == 1000
 
 
 def test_websocket_location_without_upgrade_fails(nginx):
