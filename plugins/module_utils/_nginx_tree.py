@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: realtime.nginx contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The state nginx_config and nginx_reload keep beside an nginx configuration directory (private).

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: realtime.nginx contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -89,14 +88,12 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode the proposal is still staged and tested, but nothing live is written.
+    details: In check mode the proposal is still staged and tested, but nothing live is written.
   diff_mode:
     support: full
-    description: Shows every file that changes; files from O(secret_files) without their content.
-  platform:
-    platforms: posix
-    support: full
-    description: Needs a POSIX host.
+    details: Shows every file that changes; files from O(secret_files) without their content.
+extends_documentation_fragment:
+  - realtime.nginx.attributes
 notes:
   - Uses only the Python standard library on the managed host.
   - The role M(realtime.nginx.nginx_reload) module activates what this module writes.

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: realtime.nginx contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -60,14 +59,14 @@ options:
 attributes:
   check_mode:
     support: full
-    description: In check mode nothing is reloaded.
+    details: In check mode nothing is reloaded.
   diff_mode:
     support: none
-    description: There is nothing to compare.
+    details: There is nothing to compare.
   platform:
-    platforms: posix
-    support: full
-    description: Reads C(/proc), so it needs Linux.
+    details: Reads C(/proc), so it needs Linux.
+extends_documentation_fragment:
+  - realtime.nginx.attributes
 notes:
   - Uses only the Python standard library on the managed host.
   - The C(realtime.nginx.realtime_proxy) role activates every configuration change with this module.
