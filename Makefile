@@ -19,8 +19,8 @@ export REALTIME_NGINX_BINARY ?= $(ROOT)/build/nginx/usr/sbin/nginx
 # collection keeps its scenarios at the top level.
 export MOLECULE_NO_LOG := false
 
-# In two lanes: default, layers, security | reload, failures, probe.
-SCENARIOS ?= default reload layers failures security probe
+# In two lanes, alternating: default, layers, security, pipelines | reload, failures, probe.
+SCENARIOS ?= default reload layers failures security probe pipelines
 MOLECULE_LANES ?= 2
 
 .PHONY: help setup venv nginx docker images demo demo-clean test lint unit sanity molecule bench clean

@@ -56,6 +56,14 @@ options:
       - The nginx binary. When given, the live configuration is tested with C(nginx -t) before the reload,
         and a failing test counts as a failed reload.
     type: path
+  rollback:
+    description:
+      - Instead of activating the live configuration, put back the previous one kept in O(state_dir) and reload
+        it, confirming the new generation of workers. For a change that nginx applied but that failed a check
+        afterwards, such as the C(realtime.nginx.realtime_proxy) role's C(verify_url) probes.
+      - Needs O(state_dir). Fails when there is no previous configuration.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -98,6 +106,10 @@ new_workers:
   returned: when running
   type: list
   elements: int
+rolled_back:
+  description: Whether the previous configuration was put back (O(rollback=true)).
+  returned: with O(rollback=true)
+  type: bool
 log:
   description: Lines the master wrote to the error log during the reload.
   returned: when running
@@ -152,10 +164,14 @@ def main():
             state_dir=dict(type="path"),
             conf_dir=dict(type="path", default="/etc/nginx"),
             nginx=dict(type="path"),
+            rollback=dict(type="bool", default=False),
         ),
+        required_if=[("rollback", True, ("state_dir",))],
         supports_check_mode=True,
     )
     params = module.params
+    if params["rollback"]:
+        roll_back(module)
     pid = master_pid(params["pid_file"])
     if pid is None:
         if params["state_dir"] and not module.check_mode:
@@ -185,6 +201,24 @@ def main():
         problem += (". The previous configuration was put back and reloaded; nginx keeps serving it"
                     if again is None else ". The previous configuration was put back, but reloading it failed too: " + again)
     module.fail_json(msg=problem, **result)
+
+
+def roll_back(module):
+    """Put the previous configuration back and reload it; exit or fail the module."""
+    params = module.params
+    pid = master_pid(params["pid_file"])
+    result = dict(changed=True, running=pid is not None, rolled_back=True, new_workers=[], log=[])
+    if module.check_mode:
+        module.exit_json(**result)
+    if not restore_previous(params["state_dir"], params["conf_dir"]):
+        module.fail_json(msg="there is no previous configuration in %s to put back" % params["state_dir"], **result)
+    mark_rolled_back(params["state_dir"])
+    if pid is None:
+        module.exit_json(msg="the previous configuration was put back; nginx is not running", **result)
+    problem = reload_and_wait(module, pid, children(pid), result)
+    if problem is not None:
+        module.fail_json(msg="the previous configuration was put back, but reloading it failed: " + problem, **result)
+    module.exit_json(msg="the previous configuration was put back and nginx serves it", **result)
 
 
 def reload_and_wait(module, pid, old, result):

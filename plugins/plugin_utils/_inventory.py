@@ -208,8 +208,9 @@ class InventoryChecker:
                 self.claim_sockets(where + ".listen", site.get("listen"), "plain")
                 if isinstance(tls, dict):
                     self.claim_sockets(where + ".tls.listen", tls.get("listen"), "TLS")
-            if not isinstance(site.get("default_server", False), bool):
-                self.error(where + ".default_server", "must be true or false")
+            for key in ("default_server", "own_logs"):
+                if not isinstance(site.get(key, False), bool):
+                    self.error("%s.%s" % (where, key), "must be true or false")
             self.locations(where + ".locations", site.get("locations"), upstream_names if present else None)
 
     def tls(self, where, tls, site):
@@ -387,6 +388,32 @@ class InventoryChecker:
                 self.error("%s.%s" % (where, name), "%r is not %s" % (value, HEADER_VALUE_HELP))
 
     # -- globals ----------------------------------------------------------------
+    def networks(self, where, value):
+        if not isinstance(value, list):
+            self.error(where, "must be a list of addresses or networks such as 10.0.0.0/8")
+            return
+        for index, cidr in enumerate(value):
+            try:
+                if not isinstance(cidr, str) or not re.match(r"^[0-9A-Fa-f:.]+(?:/[0-9]{1,3})?\Z", cidr):
+                    raise ValueError(cidr)
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                self.error("%s[%d]" % (where, index), "%r is not an address or network such as 10.0.0.0/8" % (cidr,))
+
+    def stub_status(self, settings):
+        listen = settings.get("realtime_proxy_stub_status_listen") or ""
+        if not listen:
+            return
+        problem = check_host_port(listen, allow_port_only=True)
+        if problem:
+            self.error("realtime_proxy_stub_status_listen", "%r: %s" % (listen, problem))
+        else:
+            self.claim_sockets("realtime_proxy_stub_status_listen", [listen], "plain")
+        path = settings.get("realtime_proxy_stub_status_path", "/nginx_status")
+        if not isinstance(path, str) or not PATH_RE.match(path):
+            self.error("realtime_proxy_stub_status_path", "%r is not %s" % (path, PATH_HELP))
+        self.networks("realtime_proxy_stub_status_allow", settings.get("realtime_proxy_stub_status_allow", []))
+
     def globals(self, settings):
         def positive(name, low=1, high=1048576):
             if name not in settings:
@@ -412,17 +439,8 @@ class InventoryChecker:
         rate = settings.get("realtime_proxy_limit_req_rate", "")
         if rate not in ("", None) and (not isinstance(rate, str) or not RATE_RE.match(rate)):
             self.error("realtime_proxy_limit_req_rate", "%r is not a rate such as 20r/s or 600r/m, or empty for no limit" % (rate,))
-        trusted = settings.get("realtime_proxy_trusted_proxies") or []
-        if not isinstance(trusted, list):
-            self.error("realtime_proxy_trusted_proxies", "must be a list of addresses or networks such as 10.0.0.0/8")
-            trusted = []
-        for index, cidr in enumerate(trusted):
-            try:
-                if not isinstance(cidr, str) or not re.match(r"^[0-9A-Fa-f:.]+(?:/[0-9]{1,3})?\Z", cidr):
-                    raise ValueError(cidr)
-                ipaddress.ip_network(cidr, strict=False)
-            except ValueError:
-                self.error("realtime_proxy_trusted_proxies[%d]" % index, "%r is not an address or network such as 10.0.0.0/8" % (cidr,))
+        self.networks("realtime_proxy_trusted_proxies", settings.get("realtime_proxy_trusted_proxies") or [])
+        self.stub_status(settings)
         ciphers = settings.get("realtime_proxy_tls_ciphers", ["ECDHE-RSA-AES128-GCM-SHA256"])
         if not isinstance(ciphers, list) or not ciphers:
             self.error("realtime_proxy_tls_ciphers", "must be a non-empty list of OpenSSL cipher names")
@@ -463,6 +481,7 @@ def owned_files(upstreams, sites):
         {"path": "nginx.conf", "template": "nginx.conf.j2"},
         {"path": "realtime_proxy/http.d/connection_upgrade.conf", "template": "connection_upgrade.conf.j2"},
         {"path": "realtime_proxy/http.d/forwarded.conf", "template": "forwarded.conf.j2"},
+        {"path": "realtime_proxy/http.d/stub_status.conf", "template": "stub_status.conf.j2"},
     ]
     for upstream in _present(upstreams):
         files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],

@@ -239,3 +239,29 @@ def test_owned_files_carry_template_and_item():
     files = owned_files([{"name": "app", "servers": ["127.0.0.1:1"]}], [])
     upstream = [item for item in files if item["path"] == "realtime_proxy/upstreams/app.conf"][0]
     assert upstream["template"] == "upstream.conf.j2" and upstream["upstream"]["name"] == "app"
+
+
+@pytest.mark.parametrize("variable, value, where", [
+    ("realtime_proxy_stub_status_listen", "127.0.0.1:99999", "realtime_proxy_stub_status_listen"),
+    ("realtime_proxy_stub_status_listen", "127.0.0.1:8089; include /x", "realtime_proxy_stub_status_listen"),
+    ("realtime_proxy_stub_status_path", "/status;deny", "realtime_proxy_stub_status_path"),
+    ("realtime_proxy_stub_status_allow", ["127.0.0.1", "all; allow all"], "realtime_proxy_stub_status_allow[1]"),
+    ("realtime_proxy_stub_status_allow", "127.0.0.1", "realtime_proxy_stub_status_allow"),
+])
+def test_stub_status_values_are_refused_by_name(variable, value, where):
+    settings = inventory(realtime_proxy_stub_status_listen="127.0.0.1:8089")
+    settings[variable] = value
+    one_error(settings, where)
+
+
+def test_stub_status_on_a_tls_port_is_refused():
+    settings = inventory(realtime_proxy_stub_status_listen="127.0.0.1:8080")
+    site(settings)["listen"] = []
+    site(settings)["tls"] = {"listen": ["127.0.0.1:8080"], "certificate": "/c.pem", "certificate_key": "/k.pem"}
+    assert "a port is either plain or TLS" in one_error(settings, "realtime_proxy_stub_status_listen[0]")
+
+
+def test_own_logs_must_be_a_boolean():
+    settings = inventory()
+    site(settings)["own_logs"] = "yes"
+    one_error(settings, "realtime_proxy_sites[0].own_logs")
