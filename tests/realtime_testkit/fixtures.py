@@ -30,10 +30,22 @@ def variables(host):
 def address_fixture(key: str, *, of: str = "variables", index: int | None = None, scope: str = "module",
                     doc: str | None = None):
     """A fixture: the loopback address of the port in variable KEY (its INDEXth
-    entry when KEY is a list) of the host whose variables fixture is OF."""
-    def address(request):
-        port = request.getfixturevalue(of)[key]
+    entry when KEY is a list) of the host whose variables fixture is OF.
+
+    With OF "variables" (the host under test, parametrized by testinfra) the
+    fixture asks for ``variables`` by name, so pytest makes one per host; a
+    ``getfixturevalue`` call cannot see that parameter. Other OFs are
+    session fixtures of one named host (variables_fixture())."""
+    def pick(values):
+        port = values[key]
         return loopback(port if index is None else port[index])
+
+    if of == "variables":
+        def address(variables):  # pylint: disable=redefined-outer-name
+            return pick(variables)
+    else:
+        def address(request):
+            return pick(request.getfixturevalue(of))
     address.__doc__ = doc or "127.0.0.1 and %s%s of %s." % (key, "" if index is None else "[%d]" % index, of)
     return pytest.fixture(scope=scope)(address)
 

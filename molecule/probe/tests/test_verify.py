@@ -78,9 +78,12 @@ def test_a_change_that_breaks_a_stream_is_rolled_back(host, name, variables, goo
     assert again.rc == 0 and again.stats[name]["changed"] == 0, again.messages[-3000:]
 
 
-def test_good_locations_pass_the_verification(name, good):
-    """The scenario's inventory again: a change (the bad locations go), checked and passing."""
-    run = run_role(name, {})
+def test_good_locations_pass_the_verification(name, variables, good):
+    """The scenario's inventory with one timeout changed: a change, so every location is checked, and passes.
+    (The failed changes above were rolled back, so the inventory alone would change nothing.)"""
+    sites = copy.deepcopy(variables["realtime_proxy_sites"])
+    sites[0]["locations"][1]["read_timeout"] = 3599
+    run = run_role(name, {"realtime_proxy_sites": sites})
     assert run.rc == 0, run.messages[-3000:]
     assert run.status(PROBE) == "ok", run.messages[-3000:]
     probed = {item["item"]["where"].split(" ")[0]: item for item in run.result(PROBE)["results"]}
