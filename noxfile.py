@@ -33,6 +33,7 @@ import pathlib
 import re
 
 import nox
+from nox.command import CommandFailed
 
 ROOT = pathlib.Path(__file__).resolve().parent
 PYTHON = "3.11"
@@ -107,13 +108,18 @@ def ansible_test(session: nox.Session, core: str) -> None:
             # One tree per version: each keeps its own tests/output.
             "ANSIBLE_TEST_TREE": str(ROOT / "build" / ("ansible-test-%s" % core)),
         }
-    script = str(ROOT / "tools" / "ansible-test.sh")
-    session.run("bash", script, "units", env=env, external=True)
-    if core in (OLDEST, NEWEST):
-        session.run("bash", script, "sanity", env=env, external=True)
-    else:
-        tests = [arg for test in MIDDLE_SANITY for arg in ("--test", test)]
-        session.run("bash", script, "sanity", *tests, env=env, external=True)
+    sanity = []
+    if core not in (OLDEST, NEWEST):
+        sanity = [arg for test in MIDDLE_SANITY for arg in ("--test", test)]
+    # Sanity runs also when units failed: the report then says both.
+    failed = []
+    for what, args in (("units", []), ("sanity", sanity)):
+        try:
+            session.run("bash", str(ROOT / "tools" / "ansible-test.sh"), what, *args, env=env, external=True)
+        except CommandFailed:
+            failed.append(what)
+    if failed:
+        session.error("ansible-core %s: ansible-test %s failed" % (core, " and ".join(failed)))
 
 
 @nox.session(python=PYTHON, venv_backend="venv")
