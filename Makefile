@@ -23,12 +23,13 @@ export MOLECULE_NO_LOG := false
 SCENARIOS ?= default reload layers failures security probe pipelines
 MOLECULE_LANES ?= 2
 
-.PHONY: help setup venv nginx docker images demo demo-clean test lint unit sanity molecule bench clean
+.PHONY: help setup venv nginx docker images demo demo-clean test lint unit sanity matrix molecule bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
 	@echo "make demo-clean remove the demo container"
-	@echo "make test       the whole suite: lint, unit tests, ansible-test, molecule scenarios ($(SCENARIOS))"
+	@echo "make test       the whole suite: lint, unit tests, the ansible-core matrix, molecule scenarios ($(SCENARIOS))"
+	@echo "make matrix     ansible-test units and sanity on ansible-core 2.16 to 2.19, and a molecule scenario on 2.16"
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 
 setup: venv nginx docker images
@@ -51,7 +52,8 @@ demo: setup
 demo-clean: venv
 	@bash tools/demo.sh --clean
 
-test: setup lint unit sanity molecule
+# matrix includes `make sanity` (its ansible-core 2.19 session is that run).
+test: setup lint unit matrix molecule
 
 lint: venv
 	yamllint -s .
@@ -64,6 +66,9 @@ unit: venv nginx
 
 sanity: venv
 	@bash tools/ansible-test.sh
+
+matrix: setup
+	@bash tools/matrix.sh
 
 molecule: setup
 	@# Test hosts are named rtn-*; remove any a stopped earlier run left behind.

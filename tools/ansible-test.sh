@@ -16,7 +16,12 @@
 # script it downloads from a host that cannot be reached here. Any script at
 # ~/.ansible/test/cache/get_pip_<pip version>.py is used instead, so a
 # stand-in built on ensurepip is put there when none is (docs: see
-# environment notes; the pip version is the one ansible-core 2.19 pins).
+# environment notes; the pip version is the one the ansible-test in use pins).
+#
+# ANSIBLE_TEST_VENV names another virtualenv whose ansible-test (and so
+# ansible-core) to use instead of the checkout's .venv, and ANSIBLE_TEST_TREE
+# another directory for the copy than build/ansible-test: the version matrix
+# (noxfile.py) runs this once per ansible-core, each in its own tree.
 #
 # Units run tests/unit/plugins/ only: tests/unit/roles and tests/unit/testkit
 # test the repository's test kit and role templates with the repository's own
@@ -29,18 +34,20 @@ what="${1:-all}"
 [ $# -gt 0 ] && shift
 python_version=3.11
 
-export PATH="${root}/.venv/bin:${PATH}"
+venv="${ANSIBLE_TEST_VENV:-${root}/.venv}"
+tree="${ANSIBLE_TEST_TREE:-${root}/build/ansible-test}"
+export PATH="${venv}/bin:${PATH}"
 export ANSIBLE_FORCE_COLOR=0
 # The checkout's ansible.cfg and collections path must not leak into the copy.
-unset ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS PYTHONPATH
+unset ANSIBLE_TEST_VENV ANSIBLE_TEST_TREE ANSIBLE_CONFIG ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS PYTHONPATH
 
 if ! command -v ansible-test >/dev/null; then
-    echo "ansible-test.sh: no ansible-test on PATH; run tools/setup-venv.sh first" >&2
+    echo "ansible-test.sh: no ansible-test on PATH; run tools/setup-venv.sh first (or set ANSIBLE_TEST_VENV)" >&2
     exit 2
 fi
 
 # 1. The copy. tests/output (ansible-test's results) and .git survive between runs.
-dest="${root}/build/ansible-test/ansible_collections/realtime/nginx"
+dest="${tree}/ansible_collections/realtime/nginx"
 mkdir -p "$dest"
 find "$dest" -mindepth 1 -maxdepth 1 ! -name tests ! -name .git -exec rm -rf {} +
 if [ -d "$dest/tests" ]; then
@@ -61,7 +68,8 @@ if [ ! -d "$dest/.git" ]; then
     git init -q "$dest"
 fi
 
-# 2. The pip bootstrap stand-in (pip 24.2 is what ansible-core 2.19 pins).
+# 2. The pip bootstrap stand-in, named for the pip version this ansible-test
+# pins (24.2 for ansible-core 2.19).
 pip_version="$(python3 -c '
 import types
 from ansible_test._internal.python_requirements import get_venv_packages

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Build the collection tarball, install it the way users do, and check that
-# its role and plugins are documented from the installed copy.
+# Build the collection tarball, check that it leaves out what only developers
+# use (galaxy.yml's build_ignore), install it the way users do, check that its
+# role and plugins are documented from the installed copy, and that an
+# execution environment built with it gets only the collection's runtime
+# needs (tools/check-ee.py).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -10,6 +13,19 @@ trap 'rm -rf "$work"' EXIT
 export ANSIBLE_COLLECTIONS_PATH="$work/installed"
 ansible-galaxy collection build --output-path "$work" "$root" >/dev/null
 tarball="$(ls "$work"/realtime-nginx-*.tar.gz)"
+
+# Developer-only paths (galaxy.yml build_ignore) must not ship: the toolchain
+# and its configuration, the benchmarks and their plots (make bench
+# regenerates them), the molecule scenarios (they need tools/ to build their
+# images and the checkout's test kit), build output and caches.
+leaked="$(tar -tzf "$tarball" | sed 's|^\./||' | grep -E \
+    '^(bench|tools|\.ci|\.config|build|molecule|docs/performance|tests/output|\.nox|\.venv)(/|$)|^(noxfile\.py|requirements\.txt|Makefile)$|(^|/)(__pycache__|\.pytest_cache|\.hypothesis|\.cache|\.mypy_cache)(/|$)|\.pyc$' \
+    || true)"
+if [ -n "$leaked" ]; then
+    echo "check-collection: $(basename "$tarball") holds developer-only files (see galaxy.yml build_ignore):" >&2
+    echo "$leaked" >&2
+    exit 1
+fi
 ansible-galaxy collection install --offline -p "$work/installed" "$tarball" >/dev/null
 
 cd "$work"
@@ -20,3 +36,6 @@ for module in realtime_probe realtime_audit nginx_reload; do
 done
 ansible-playbook -i localhost, --syntax-check realtime.nginx.audit >/dev/null
 echo "check-collection: $(basename "$tarball") builds, installs and documents its role and plugins"
+
+builder="$(bash "${root}/tools/tool-venv.sh" ansible-builder "${root}/tools/ee-check-requirements.txt")"
+"${builder}/bin/python" "${root}/tools/check-ee.py" "$tarball" "$work/ee"
