@@ -25,9 +25,7 @@ from ansible_collections.realtime.nginx.plugins.module_utils._websocket import (
 
 websockets_sync = pytest.importorskip('websockets.sync.server')
 
-WS_PORT = 18950
-BAD_KEY_PORT = 18951
-ORIGIN_PORT = 18952
+# Port 0: the kernel picks a free loopback port, so these servers never meet a scenario's ports.
 
 
 def _handler(conn):
@@ -54,24 +52,24 @@ def _handler(conn):
         conn.send(message)
 
 
-def _serve(port, **options):
+def _serve(**options):
     """Run _handler on a websockets server in a thread; yield its base URL."""
-    server = websockets_sync.serve(_handler, '127.0.0.1', port, **options)
+    server = websockets_sync.serve(_handler, '127.0.0.1', 0, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield 'ws://127.0.0.1:%d' % port
+    yield 'ws://127.0.0.1:%d' % server.socket.getsockname()[1]
     server.shutdown()
     thread.join(5)
 
 
 @pytest.fixture(scope='module')
 def ws_server():
-    yield from _serve(WS_PORT, max_size=2 ** 22, compression=None)
+    yield from _serve(max_size=2 ** 22, compression=None)
 
 
 @pytest.fixture(scope='module')
 def origin_server():
-    yield from _serve(ORIGIN_PORT, origins=['https://good.example'])
+    yield from _serve(origins=['https://good.example'])
 
 
 @pytest.fixture(scope='module')
@@ -91,7 +89,7 @@ def bad_key_server():
             writer.close()
 
     async def start():
-        state['server'] = await asyncio.start_server(handle, '127.0.0.1', BAD_KEY_PORT)
+        state['server'] = await asyncio.start_server(handle, '127.0.0.1', 0)
         started.set()
 
     def run():
@@ -101,7 +99,7 @@ def bad_key_server():
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     assert started.wait(5)
-    yield 'ws://127.0.0.1:%d' % BAD_KEY_PORT
+    yield 'ws://127.0.0.1:%d' % state['server'].sockets[0].getsockname()[1]
 
     def stop():
         state['server'].close()

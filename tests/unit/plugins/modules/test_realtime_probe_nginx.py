@@ -21,8 +21,8 @@ import pytest
 from ansible_collections.realtime.nginx.plugins.modules.realtime_probe import run_probe
 
 NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
-NGINX_PORT = 18960
-BACKEND_PORT = 18970
+NGINX_PORT = 18060  # 18000-18079: unit tests with real servers; scenarios use 18080 and up
+BACKEND_PORT = 18070
 
 pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason='needs the nginx binary at %s' % NGINX)
 web = pytest.importorskip('aiohttp.web')
