@@ -21,10 +21,11 @@ def clients_python():
 
 @pytest.fixture(scope="module")
 def tls_port(variables):
+    """The TLS site's port: TCP, and UDP too where tls.http3 is on."""
     return variables["realtime_test_tls_port"]
 
 
 @pytest.fixture(scope="module")
-def tls_dir():
-    # The same directory prepare.yml wrote and the inventory reads.
-    return os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "tls")
+def cafile():
+    """The self-signed certificate prepare.yml wrote and the inventory hands to the role."""
+    return os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "tls", "cert.pem")

@@ -16,11 +16,6 @@ INTERVAL = 0.2  # the backend's default gap between events (backend.py, /sse/)
 COUNT = 8
 
 
-@pytest.fixture(scope="module")
-def cafile(tls_dir):
-    return os.path.join(tls_dir, "cert.pem")
-
-
 def test_sse_events_arrive_over_quic_one_interval_apart(host, variables, clients_python, tls_port, cafile):
     if not variables["realtime_test_http3"]:
         pytest.skip("HTTP/3 is on for the Debian 13 host only")
