@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
+from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features, quic_listens
 
 
 def realtime_proxy_errors(settings):
@@ -12,9 +13,27 @@ def realtime_proxy_errors(settings):
     return inventory_errors(dict(settings))
 
 
+def realtime_proxy_nginx_features(source, origin=None):
+    """Version, modules and syntax of an nginx, from its ``nginx -V`` text or a package's documented build."""
+    return nginx_features(source, origin)
+
+
+def realtime_proxy_nginx_errors(settings, features):
+    """The list of things a mapping of realtime_proxy_* variables needs that this nginx lacks."""
+    return feature_errors(dict(settings), features)
+
+
 def realtime_proxy_files(upstreams, sites):
-    """The configuration files the role owns, each with its template and source item."""
-    return owned_files(list(upstreams), list(sites))
+    """The configuration files the role owns, each with its template and source item.
+
+    A site's entry also carries ``quic``: its QUIC listeners as [listen, reuseport] pairs (quic_listens()).
+    """
+    files = owned_files(list(upstreams), list(sites))
+    quic = quic_listens(list(sites))
+    for item in files:
+        if "site" in item:
+            item["quic"] = quic.get(item["site"]["name"], [])
+    return files
 
 
 def realtime_proxy_tls_files(sites):
@@ -42,6 +61,8 @@ class FilterModule:
         return {
             "realtime_proxy_errors": realtime_proxy_errors,
             "realtime_proxy_files": realtime_proxy_files,
+            "realtime_proxy_nginx_errors": realtime_proxy_nginx_errors,
+            "realtime_proxy_nginx_features": realtime_proxy_nginx_features,
             "realtime_proxy_tls_files": realtime_proxy_tls_files,
             "realtime_proxy_verify_targets": realtime_proxy_verify_targets,
         }

@@ -235,6 +235,8 @@ class InventoryChecker:
             value = tls[key]
             if not isinstance(value, str) or not value.lstrip().startswith("-----BEGIN ") or "\x00" in value:
                 self.error("%s.%s" % (where, key), "must be PEM text starting with -----BEGIN")
+        if not isinstance(tls.get("http3", False), bool):
+            self.error(where + ".http3", "must be true or false")
         if not isinstance(tls.get("redirect", False), bool):
             self.error(where + ".redirect", "must be true or false")
         elif tls.get("redirect") and not site.get("listen"):

@@ -3,8 +3,11 @@
 ``render_tree(settings, root)`` does what the role's tasks do between the
 argument-spec check and ``nginx -t``:
 
-* variables: role defaults (defaults/main/*.yml) < ``settings`` (inventory)
-  < vars/main.yml < vars/Debian.yml < vars/Debian-12.yml (if present). That is Ansible's precedence: role vars
+* variables: role defaults (defaults/main/*.yml) < ``realtime_proxy__nginx``
+  (what tasks/detect.yml reads from ``nginx -V``, here of the nginx that
+  validate_tree() runs; a test renders for another nginx by giving its own in
+  ``settings``) < ``settings`` (inventory) < vars/main.yml < vars/Debian.yml
+  < vars/Debian-12.yml (if present). That is Ansible's precedence: role vars
   and include_vars beat inventory, inventory beats role defaults;
 * the file list: the collection's ``realtime_proxy_files`` filter
   (owned_files()) on realtime_proxy_upstreams and realtime_proxy_sites, as in
@@ -56,7 +59,7 @@ from ansible.parsing.dataloader import DataLoader  # noqa: E402
 from ansible.template import Templar, trust_as_template  # noqa: E402
 
 from ansible_collections.realtime.nginx.plugins.filter.realtime_proxy import (  # noqa: E402
-    realtime_proxy_errors, realtime_proxy_files, realtime_proxy_tls_files)
+    realtime_proxy_errors, realtime_proxy_files, realtime_proxy_nginx_features, realtime_proxy_tls_files)
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
 TEMPLATES = ROLE / "templates"
@@ -149,9 +152,23 @@ class _Role:
             self._sources[name] = trust_as_template(self.loader.get_text_file_contents(str(TEMPLATES / name)))
         return self._sources[name]
 
+    @functools.cached_property
+    def nginx(self):
+        """realtime_proxy__nginx as tasks/detect.yml sets it: from ``NGINX -V``, the nginx that
+        validate_tree() runs, so the syntax rendered is the syntax tested; the release's package build
+        (realtime_proxy__packaged_nginx) when that binary is missing."""
+        try:
+            proc = subprocess.run([NGINX, "-V"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=True,
+                                  timeout=30)
+        except (OSError, subprocess.CalledProcessError):
+            return realtime_proxy_nginx_features(self.role_vars["realtime_proxy__packaged_nginx"])
+        return realtime_proxy_nginx_features(proc.stdout.decode("utf-8", "replace"), NGINX + " -V")
+
     def variables(self, settings):
+        """Role defaults, the detected nginx, SETTINGS (which may give their own realtime_proxy__nginx), role vars."""
         # Shallow: nothing here or in the templates mutates a variable's value.
         merged = dict(self.defaults)
+        merged["realtime_proxy__nginx"] = self.nginx
         merged.update(settings)
         merged.update(self.role_vars)
         return merged

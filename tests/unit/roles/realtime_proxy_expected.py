@@ -8,10 +8,10 @@ Comparing the two catches any injected directive, block or changed argument.
 Site and upstream files are derived from the inventory alone. The per-type
 presets below are written out from the product's spec (the guide and
 meta/argument_specs.yml), not read back from the templates; the forwarded
-headers, default timeouts and the HTTP/2 form of the distribution release
-(``realtime_proxy__http2``: ``listen ... ssl http2`` on Debian 12, ``http2 on;``
-from nginx 1.25.1) come from the role's vars because they are inputs of the
-role, like the inventory. A site file holds, in this order:
+headers, default timeouts and the HTTP/2 form of the installed nginx
+(``realtime_proxy__nginx.http2``: ``listen ... ssl http2`` before nginx
+1.25.1, ``http2 on;`` from 1.25.1) come from the role's vars and detection
+because they are inputs of the role, like the inventory. A site file holds, in this order:
 
 * the http-level maps of its locations (``allowed_origins`` of a websocket
   location; ``cors`` origins and, with credentials, the credentials map), each
@@ -196,9 +196,9 @@ def expected_site(site, merged):
         out.append(d("server", block=plain + [d("server_name", *names), d("return", "301", target)]))
     else:
         block += plain
-    http2 = merged["realtime_proxy__http2"]
+    http2 = merged["realtime_proxy__nginx"]["http2"]
     if http2 not in ("listen", "directive"):
-        raise AssertionError("unknown realtime_proxy__http2 %r" % (http2,))
+        raise AssertionError("unknown realtime_proxy__nginx.http2 %r" % (http2,))
     block += [d("listen", str(listen), "ssl", *(("http2",) if http2 == "listen" else ()), *flags)
               for listen in tls.get("listen", [])]
     block.append(d("server_name", *names))

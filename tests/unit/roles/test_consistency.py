@@ -105,3 +105,8 @@ def test_reserved_headers_are_the_presets(presets):
                             {"path": "/", "type": kind, "upstream": "app", "proxy_headers": {header: "x"}}]}]}
             errors = _inventory.inventory_errors(settings)
             assert any("proxy_headers.%s: is set by the location type" % header in error for error in errors), errors
+
+
+def test_default_ciphers_are_the_tls_profile(defaults):
+    # realtime_proxy_tls_ciphers is the user's override of the profile's list (vars/main.yml).
+    assert defaults["realtime_proxy_tls_ciphers"] == load("vars/main.yml")["realtime_proxy__tls_profile"]["ciphers"]
