@@ -348,6 +348,11 @@ _PATCHES = (
 )
 
 
+# A site's own logs (own_logs) under nginx's log directory, pointed into the
+# copy the same way; nginx -t opens them.
+_SITE_LOG = re.compile(r"^(\s*)(access_log|error_log) /var/log/nginx/([A-Za-z0-9._-]+)", re.M)
+
+
 def patch_nginx_conf(text, root):
     """TEXT with the user/pid/error_log/access_log lines pointed into ROOT.
 
@@ -367,7 +372,8 @@ def validate_tree(root, nginx=NGINX):
     The copy gets what Debian's packaging provides and the rendered
     nginx.conf includes: mime.types (from /etc/nginx when present, else an
     empty types block), empty modules-enabled/, conf.d/ and sites-enabled/.
-    Then nginx.conf is patched as patch_nginx_conf() describes and nginx runs
+    Then nginx.conf is patched as patch_nginx_conf() describes, the sites'
+    own log files are pointed into the copy too, and nginx runs
     with ``-p COPY -c COPY/nginx.conf``, so relative includes resolve in the
     copy and the compiled-in prefix is never used. Nothing outside the copy is
     written; nothing outside it is read except mime.types, nginx's own binary
@@ -389,6 +395,9 @@ def validate_tree(root, nginx=NGINX):
         conf = copy_root / "nginx.conf"
         conf.write_bytes(patch_nginx_conf(conf.read_bytes().decode("utf-8", "surrogateescape"), copy_root)
                          .encode("utf-8", "surrogateescape"))
+        for site in (copy_root / "realtime_proxy" / "sites").glob("*.conf"):
+            site.write_text(_SITE_LOG.sub(lambda m, r=str(copy_root): "%s%s %s/%s" % (m.group(1), m.group(2), r, m.group(3)),
+                                          site.read_text()))
         proc = subprocess.run(
             [nginx, "-t", "-q", "-p", str(copy_root) + "/", "-c", str(conf)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
