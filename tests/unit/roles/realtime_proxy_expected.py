@@ -26,6 +26,15 @@ role, like the inventory. A site file holds, in this order:
   answers CORS preflights in an ``if`` (which repeats HSTS too, for the same
   reason) and refuses foreign WebSocket origins with 403.
 
+An upstream file holds the balancing method (none for round robin;
+``least_conn``, ``ip_hash``, or ``hash`` with the nginx variable of
+``hash_key`` and ``consistent``), one ``server`` per entry with its
+parameters (``weight=``, ``max_conns=``, ``max_fails=``, ``fail_timeout=Ns``,
+``backup``, ``down``) and ``keepalive``. Every location that uses an upstream
+with ``next_upstream`` gets ``proxy_next_upstream`` (its conditions),
+``proxy_next_upstream_tries`` and ``proxy_next_upstream_timeout`` (seconds),
+each only when given.
+
 ``heartbeat_interval`` and ``verify_url`` only take part in validation: they
 change nothing rendered.
 
@@ -168,6 +177,7 @@ def expected_location(location, merged, site=None, location_suffix=None):
         block.append(d("if", "$realtime_proxy_origin_ok_" + location_suffix, "=", "0", block=[d("return", "403")]))
     block += [d("proxy_pass", "http://%s" % location["upstream"]), d("proxy_http_version", "1.1")]
     block += [d("proxy_set_header", name, value) for name, value in headers.values()]
+    block += _next_upstream(merged, location["upstream"])
     block += [
         d("proxy_connect_timeout", "%ss" % location.get("connect_timeout", merged["realtime_proxy_connect_timeout"])),
         d("proxy_read_timeout", "%ss" % location.get("read_timeout", preset["read_timeout"])),
@@ -236,11 +246,68 @@ def expected_tls_files(settings):
     return files
 
 
+# nginx's hash key for each hash_key source (ngx_http_upstream_hash_module,
+# with the variables of ngx_http_core_module): cookie_, arg_ and http_ are
+# prefix variables, and a header's variable is its name lowercased with '-'
+# as '_'.
+HASH_VARIABLES = {
+    "remote_addr": lambda name: "$remote_addr",
+    "uri": lambda name: "$request_uri",
+    "cookie": lambda name: "$cookie_" + name,
+    "arg": lambda name: "$arg_" + name,
+    "header": lambda name: "$http_" + name.lower().replace("-", "_"),
+}
+
+
+def _balance(upstream):
+    """The balancing directive: none for round robin (nginx's default)."""
+    method = upstream.get("balance", "round_robin")
+    if method in ("least_conn", "ip_hash"):
+        return [d(method)]
+    if method == "hash":
+        key = upstream["hash_key"]
+        flags = ("consistent",) if key.get("consistent", False) else ()
+        return [d("hash", HASH_VARIABLES[key["source"]](key.get("name")), *flags)]
+    assert method == "round_robin", method
+    return []
+
+
+def _server(server):
+    """One `server` directive: the address, then its parameters as
+    ngx_http_upstream_module documents them (NAME=VALUE, fail_timeout in
+    seconds, backup and down as flags)."""
+    if not isinstance(server, dict):
+        return d("server", server)
+    params = ["%s=%s" % (key, server[key]) for key in ("weight", "max_conns", "max_fails") if key in server]
+    if "fail_timeout" in server:
+        params.append("fail_timeout=%ss" % server["fail_timeout"])
+    params += [flag for flag in ("backup", "down") if server.get(flag, False)]
+    return d("server", server["address"], *params)
+
+
 def expected_upstream(upstream):
-    block = [d("server", server) for server in upstream["servers"]]
+    block = _balance(upstream) + [_server(server) for server in upstream["servers"]]
     if upstream.get("keepalive") is not None:
         block.append(d("keepalive", str(upstream["keepalive"])))
     return [d("upstream", upstream["name"], block=block)]
+
+
+def _next_upstream(merged, name):
+    """The proxy_next_upstream directives of a location whose upstream is NAME."""
+    for upstream in merged["realtime_proxy_upstreams"]:
+        if upstream["name"] == name and upstream.get("state", "present") == "present":
+            break
+    else:
+        raise AssertionError("no present upstream %r" % name)
+    value = upstream.get("next_upstream") or {}
+    out = []
+    if "conditions" in value:
+        out.append(d("proxy_next_upstream", *value["conditions"]))
+    if "tries" in value:
+        out.append(d("proxy_next_upstream_tries", str(value["tries"])))
+    if "timeout" in value:
+        out.append(d("proxy_next_upstream_timeout", "%ss" % value["timeout"]))
+    return out
 
 
 # Globals that the property test varies, and the nginx.conf directive each

@@ -95,6 +95,32 @@ def test_option_names_of_the_checks_are_the_spec(options):
     assert _inventory.LOCATION_KEYS == set(sites["locations"]["options"])
     assert _inventory.TLS_KEYS == set(sites["tls"]["options"])
     assert _inventory.CORS_KEYS == set(sites["locations"]["options"]["cors"]["options"])
+    upstreams = options["realtime_proxy_upstreams"]["options"]
+    assert _inventory.SERVER_KEYS == set(upstreams["servers"]["options"])
+    assert _inventory.HASH_KEY_KEYS == set(upstreams["hash_key"]["options"])
+    assert _inventory.NEXT_UPSTREAM_KEYS == set(upstreams["next_upstream"]["options"])
+    assert _inventory.BALANCE_METHODS == tuple(upstreams["balance"]["choices"])
+    assert _inventory.HASH_SOURCES == tuple(upstreams["hash_key"]["options"]["source"]["choices"])
+    assert _inventory.NEXT_UPSTREAM_CONDITIONS == tuple(upstreams["next_upstream"]["options"]["conditions"]["choices"])
+
+
+def test_server_parameter_docs_quote_the_checks(options):
+    # The ranges the descriptions give are the ones the checks enforce.
+    servers = options["realtime_proxy_upstreams"]["options"]["servers"]["options"]
+    for key, low, high in _inventory.SERVER_NUMBERS:
+        if key == "fail_timeout":
+            continue  # seconds, as every timeout (1 to MAX_TIMEOUT)
+        text = " ".join(servers[key]["description"])
+        assert "%d to %d" % (low, high) in text, (key, text)
+    assert _inventory.SERVER_NUMBERS[2] == ("fail_timeout", 1, _inventory.MAX_TIMEOUT)
+
+
+def test_every_new_upstream_option_has_version_added_and_an_example(options):
+    upstreams = options["realtime_proxy_upstreams"]["options"]
+    for name in ("servers", "balance", "hash_key", "next_upstream"):
+        assert upstreams[name].get("version_added") == "0.2.0", name
+    for name in ("servers", "hash_key", "next_upstream"):
+        assert any(line.startswith("Example: V(") for line in upstreams[name]["description"]), name
 
 
 def test_reserved_headers_are_the_presets(presets):

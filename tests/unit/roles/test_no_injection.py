@@ -3,7 +3,9 @@
 Hypothesis draws inventories from valid alphabets mixed with hostile material
 (nginx syntax characters, quotes, '$', backslashes, control characters, NUL,
 non-ASCII and non-ASCII digits, path tricks, very long strings, wrong types).
-They cover every inventory field: upstreams, sites (listen, server_name,
+They cover every inventory field: upstreams (servers as strings, Unix
+sockets or mappings with weight, max_conns, max_fails, fail_timeout, backup
+and down; balance and hash_key; next_upstream), sites (listen, server_name,
 default_server, state, tls: listen, certificate paths or PEM text, redirect,
 hsts_max_age), locations (type, timeouts, proxy_headers, allowed_origins,
 cors: origins or '*', credentials, methods, headers, max_age;
@@ -22,7 +24,9 @@ templates (render_tree):
    derived from the inventory (realtime_proxy_expected): per location the
    preset of its type, its proxy_headers, HSTS, CORS and the Origin check,
    per site its maps, redirect server, listen/ssl/server_name, certificate
-   and limits, per upstream its servers/keepalive, nginx.conf and
+   and limits, the next_upstream directives of the location's upstream, per
+   upstream its balancing method, servers with their parameters and
+   keepalive, nginx.conf and
    forwarded.conf from the globals. One extra directive, block or a changed
    argument is an injection;
 3. every argument is printable ASCII, which is what the checks promise for
@@ -303,13 +307,116 @@ def locations(draw, names, resolvable):
     return location
 
 
+# --- upstreams: balancing, server parameters, next_upstream ---------------
+
+UNIX_POOL = ["unix:/run/app.sock", "unix:/var/run/a_b+c@d.sock", "unix:/tmp/x", "unix:/run/app/v1.2/s-1.sock"]
+valid_unix = st.one_of(st.sampled_from(UNIX_POOL),
+                       st.from_regex(r"unix:(/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]{0,10}){1,3}", fullmatch=True))
+# Path tricks and a path longer than a Unix socket address holds (107).
+hostile_unix = st.one_of(st.builds(lambda piece: "unix:" + piece, hostile_string),
+                         st.sampled_from(["unix:/run/../etc/x.sock", "unix:run/x.sock", "unix:/run/./x", "unix:",
+                                          "unix:/" + "a" * 107, "unix:/a b.sock", "unix:/a:b.sock"]))
+
+
+def server_addresses(resolvable):
+    """Server addresses: host:port mostly, Unix sockets (nginx -t does not connect to them)."""
+    valid = weighted((4, addresses(resolvable)), (1, valid_unix))
+    if resolvable:
+        return hostile_mix(valid, (3, hostile_unix))
+    return hostile_mix(valid, (1, ipv6_scoped), (3, hostile_unix))
+
+
+BALANCE_METHODS = ["round_robin", "least_conn", "ip_hash", "hash"]
+HASH_SOURCES = ["remote_addr", "cookie", "header", "arg", "uri"]
+NEXT_UPSTREAM_CONDITIONS = ["error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504",
+                            "http_403", "http_404", "http_429", "non_idempotent"]
+# (key, lowest, highest) of a server's numbers; hostile ones also just outside.
+SERVER_NUMBERS = (("weight", 1, 1000), ("max_fails", 0, 1000), ("fail_timeout", 1, 7 * 24 * 3600),
+                  ("max_conns", 0, 1048576))
+
+
+def bounded(low, high):
+    return hostile_mix(int_or_digits(low, high), (2, st.sampled_from([low - 1, high + 1, str(high + 1)])))
+
+
+@st.composite
+def server_values(draw, resolvable, balance):
+    """A server: its address string, or a mapping with parameters. BACKUP
+    (never with ip_hash/hash in a clean inventory, which nginx refuses)."""
+    address = draw(server_addresses(resolvable))
+    if draw(chance(50)):
+        return address
+    server = {"address": draw(field(st.just(address), 1))}
+    for key, low, high in SERVER_NUMBERS:
+        if draw(chance(30)):
+            server[key] = draw(field(bounded(low, high), 1))
+    if draw(hostile_chance(50) if balance in ("ip_hash", "hash") else chance(12)):
+        server["backup"] = draw(field(st.booleans(), 1))
+    if draw(chance(10)):
+        server["down"] = draw(field(st.booleans(), 1))
+    if draw(hostile_chance(3)):
+        server[draw(st.sampled_from(["slow_start", "Weight", "resolve"]))] = draw(hostile_string)
+    if draw(hostile_chance(3)):
+        del server["address"]
+    return server
+
+
+valid_hash_name = {
+    "cookie": st.one_of(st.sampled_from(["session", "SID", "a_b", "x1"]), st.from_regex(r"[A-Za-z0-9_]{1,12}", fullmatch=True)),
+    "header": st.one_of(st.sampled_from(["X-User-Id", "x-tenant", "Authorization", "A1"]),
+                        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9-]{0,12}", fullmatch=True)),
+}
+valid_hash_name["arg"] = valid_hash_name["cookie"]
+
+
+@st.composite
+def hash_keys(draw):
+    source = draw(field(st.sampled_from(HASH_SOURCES), 1))
+    key = {"source": source}
+    if source in valid_hash_name:
+        # '-' is fine in a header's name only; '_' nowhere but cookie and arg.
+        other = st.sampled_from(["a-b", "a_b", "-x", "x.y"])
+        if not draw(hostile_chance(8)):
+            key["name"] = draw(field(hostile_mix(valid_hash_name[source], (3, other)), 1))
+    elif draw(hostile_chance(10)):
+        key["name"] = draw(field(valid_hash_name["cookie"], 1))
+    if draw(chance(50)):
+        key["consistent"] = draw(field(st.booleans(), 1))
+    if draw(hostile_chance(3)):
+        key[draw(st.sampled_from(["variable", "Source"]))] = draw(hostile_string)
+    return key
+
+
+@st.composite
+def next_upstreams(draw):
+    value = {}
+    if draw(chance(80)):
+        off = st.just(["off"])
+        listed = st.lists(field(st.sampled_from(NEXT_UPSTREAM_CONDITIONS), 1), min_size=1, max_size=4,
+                          unique=True)
+        value["conditions"] = draw(field(hostile_mix(weighted((9, listed), (1, off)),
+                                                     (2, st.lists(st.sampled_from(NEXT_UPSTREAM_CONDITIONS + ["off"]),
+                                                                  min_size=2, max_size=3))), 1))
+    if draw(chance(40)):
+        value["tries"] = draw(field(bounded(0, 1000), 1))
+    if draw(chance(40)):
+        value["timeout"] = draw(field(bounded(0, 7 * 24 * 3600), 1))
+    if draw(hostile_chance(3)):
+        value[draw(st.sampled_from(["conditon", "Tries"]))] = draw(hostile_string)
+    return value
+
+
 @st.composite
 def upstreams(draw, resolvable):
-    upstream = {
-        "name": draw(field(valid_name)),
-        "servers": draw(field(st.lists(field(hostile_mix(addresses(resolvable), (1, ipv6_scoped), valid_weight=19)
-                                             if not resolvable else addresses(True)), min_size=1, max_size=3), 1)),
-    }
+    balance = draw(weighted((1, st.just(None)), (1, st.sampled_from(BALANCE_METHODS))))
+    upstream = {"name": draw(field(valid_name))}
+    if balance is not None:
+        upstream["balance"] = draw(field(st.just(balance), 1))
+    upstream["servers"] = draw(field(st.lists(field(server_values(resolvable, balance), 1), min_size=1, max_size=3), 1))
+    if draw(chance(95) if balance == "hash" else hostile_chance(3)):
+        upstream["hash_key"] = draw(field(hash_keys(), 1))
+    if draw(chance(25)):
+        upstream["next_upstream"] = draw(field(next_upstreams(), 1))
     if draw(st.booleans()):
         upstream["keepalive"] = draw(field(st.one_of(int_or_digits(1, 65535), st.none())))
     if draw(chance(25)):
@@ -550,6 +657,13 @@ def _present_sites(inventory):
     return [site for site in sites_ if isinstance(site, dict) and site.get("state", "present") == "present"]
 
 
+def _present_upstreams(inventory):
+    upstreams_ = inventory.get("realtime_proxy_upstreams")
+    if not isinstance(upstreams_, list):
+        return []
+    return [upstream for upstream in upstreams_ if isinstance(upstream, dict) and upstream.get("state", "present") == "present"]
+
+
 def _listens(site):
     plain = site.get("listen") if isinstance(site.get("listen"), list) else []
     tls = site.get("tls")
@@ -657,6 +771,18 @@ def features(settings):
                 ("allowed_origins", location.get("allowed_origins")), ("cors", cors),
                 ("cors *", cors.get("origins") == ["*"]), ("cors credentials", cors.get("credentials")),
                 ("heartbeat_interval", "heartbeat_interval" in location), ("verify_url", "verify_url" in location)) if on)
+    for upstream in _present_upstreams(settings):
+        key = upstream.get("hash_key") or {}
+        servers = [server for server in upstream["servers"] if isinstance(server, dict)]
+        found.update(name for name, on in (
+            ("least_conn", upstream.get("balance") == "least_conn"), ("ip_hash", upstream.get("balance") == "ip_hash"),
+            ("hash", upstream.get("balance") == "hash"), ("hash consistent", key.get("consistent")),
+            ("hash named", key.get("name")), ("server parameters", any(set(server) - {"address"} for server in servers)),
+            ("backup", any(server.get("backup") for server in servers)),
+            ("down", any(server.get("down") for server in servers)),
+            ("unix socket", any(str(server.get("address") if isinstance(server, dict) else server).startswith("unix:")
+                                for server in upstream["servers"])),
+            ("next_upstream", upstream.get("next_upstream"))) if on)
     found.update(name for name, on in (
         ("trusted_proxies", settings.get("realtime_proxy_trusted_proxies")),
         ("limit_conn", _int(settings.get("realtime_proxy_limit_conn_per_client", 0))),
@@ -669,7 +795,8 @@ def features(settings):
 # the generator drops one, the fixed run says so.
 FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "allowed_origins", "cors", "cors *",
             "cors credentials", "heartbeat_interval", "verify_url", "trusted_proxies", "limit_conn", "limit_req",
-            "tls_ciphers"}
+            "tls_ciphers", "least_conn", "ip_hash", "hash", "hash consistent", "hash named", "server parameters",
+            "backup", "down", "unix socket", "next_upstream"}
 
 
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):
@@ -753,8 +880,20 @@ def full_inventory(cert=None):
     inventory["realtime_proxy_sites"].append({
         "name": "paths", "listen": ["127.0.0.1:8081"],
         "tls": {"listen": ["127.0.0.1:8444"], "certificate": cert["cert"], "certificate_key": cert["key"]},
-        "locations": [{"path": "/", "type": "sse", "upstream": "app", "cors": {"origins": ["*"]}}],
+        "locations": [{"path": "/", "type": "sse", "upstream": "app", "cors": {"origins": ["*"]}},
+                      {"path": "/pool/", "type": "http", "upstream": "pool"},
+                      {"path": "/ws/", "type": "websocket", "upstream": "sticky"}],
     })
+    inventory["realtime_proxy_upstreams"] += [
+        {"name": "pool", "balance": "least_conn",
+         "servers": ["127.0.0.1:8001",
+                     {"address": "127.0.0.1:8002", "weight": "5", "max_conns": "100", "max_fails": "3",
+                      "fail_timeout": "10", "down": False},
+                     "unix:/run/app/app.sock", {"address": "[::1]:8003", "backup": True}],
+         "next_upstream": {"conditions": ["error", "timeout", "http_503"], "tries": "2", "timeout": "10"}},
+        {"name": "sticky", "balance": "hash", "hash_key": {"source": "cookie", "name": "session_id", "consistent": True},
+         "servers": ["127.0.0.1:8004", {"address": "unix:/run/app/b.sock", "down": True}, "127.0.0.1:8005"]},
+    ]
     inventory.update({
         "realtime_proxy_trusted_proxies": ["10.0.0.0/8", "::1"],
         "realtime_proxy_limit_conn_per_client": "5",
@@ -880,6 +1019,21 @@ FULL_FIELDS = [
     ("realtime_proxy_limit_req_rate", "20r/s", "realtime_proxy_limit_req_rate"),
     ("realtime_proxy_limit_req_burst", "40", "realtime_proxy_limit_req_burst"),
     ("realtime_proxy_tls_ciphers.0", "ECDHE-RSA-AES128-GCM-SHA256", "realtime_proxy_tls_ciphers[0]"),
+    ("realtime_proxy_upstreams.1.balance", "least_conn", "realtime_proxy_upstreams[1].balance"),
+    ("realtime_proxy_upstreams.1.servers.1.address", "127.0.0.1:8002", "realtime_proxy_upstreams[1].servers[1].address"),
+    ("realtime_proxy_upstreams.1.servers.1.weight", "5", "realtime_proxy_upstreams[1].servers[1].weight"),
+    ("realtime_proxy_upstreams.1.servers.1.max_conns", "100", "realtime_proxy_upstreams[1].servers[1].max_conns"),
+    ("realtime_proxy_upstreams.1.servers.1.max_fails", "3", "realtime_proxy_upstreams[1].servers[1].max_fails"),
+    ("realtime_proxy_upstreams.1.servers.1.fail_timeout", "10", "realtime_proxy_upstreams[1].servers[1].fail_timeout"),
+    ("realtime_proxy_upstreams.1.servers.2", "unix:/run/app/app.sock", "realtime_proxy_upstreams[1].servers[2]"),
+    ("realtime_proxy_upstreams.1.next_upstream.conditions.2", "http_503",
+     "realtime_proxy_upstreams[1].next_upstream.conditions[2]"),
+    ("realtime_proxy_upstreams.1.next_upstream.tries", "2", "realtime_proxy_upstreams[1].next_upstream.tries"),
+    ("realtime_proxy_upstreams.1.next_upstream.timeout", "10", "realtime_proxy_upstreams[1].next_upstream.timeout"),
+    ("realtime_proxy_upstreams.2.hash_key.source", "cookie", "realtime_proxy_upstreams[2].hash_key.source"),
+    ("realtime_proxy_upstreams.2.hash_key.name", "session_id", "realtime_proxy_upstreams[2].hash_key.name"),
+    ("realtime_proxy_upstreams.2.servers.1.address", "unix:/run/app/b.sock",
+     "realtime_proxy_upstreams[2].servers[1].address"),
 ]
 
 
@@ -906,6 +1060,11 @@ WRONG_SHAPES = [
     ("realtime_proxy_sites.0.locations.1", "realtime_proxy_sites[0].locations"),
     ("realtime_proxy_sites.0", "realtime_proxy_sites"),
     ("realtime_proxy_upstreams.0", "realtime_proxy_upstreams"),
+    ("realtime_proxy_upstreams.1.servers", "realtime_proxy_upstreams[1].servers"),
+    ("realtime_proxy_upstreams.1.servers.1", "realtime_proxy_upstreams[1].servers[1]"),
+    ("realtime_proxy_upstreams.1.next_upstream", "realtime_proxy_upstreams[1].next_upstream"),
+    ("realtime_proxy_upstreams.1.next_upstream.conditions", "realtime_proxy_upstreams[1].next_upstream.conditions"),
+    ("realtime_proxy_upstreams.2.hash_key", "realtime_proxy_upstreams[2].hash_key"),
 ]
 
 
@@ -946,6 +1105,12 @@ def _accepted_renders_exactly(inventory):
 def _with_upstream_server(server):
     inventory = base_inventory()
     inventory["realtime_proxy_upstreams"][0]["servers"] = [server]
+    return inventory
+
+
+def _with_upstream_keys(**keys):
+    inventory = base_inventory()
+    inventory["realtime_proxy_upstreams"][0].update(keys)
     return inventory
 
 
@@ -1047,6 +1212,17 @@ REGRESSION_EXAMPLES = {
     "plain port of one site is the TLS port of another": _with_tls_site("zz", ["127.0.0.1:8080"]),
     "a number as trusted proxies": _with_globals(trusted_proxies=1),
     "infinity as an int option": _with_globals(limit_req_burst=float("inf")),
+    # balancing: refused by name before nginx -t would refuse them (or, for
+    # the header with '_', before nginx would silently never see it)
+    "backup with ip_hash": _with_upstream_keys(balance="ip_hash", servers=[
+        "127.0.0.1:8000", {"address": "127.0.0.1:8001", "backup": True}]),
+    "weight 0": _with_upstream_server({"address": "127.0.0.1:8001", "weight": 0}),
+    "only backup servers": _with_upstream_server({"address": "127.0.0.1:8001", "backup": True}),
+    "unix socket path too long": _with_upstream_server("unix:/" + "a" * 107),
+    "cookie name with '-'": _with_upstream_keys(balance="hash", hash_key={"source": "cookie", "name": "a-b"}),
+    "header name with '_'": _with_upstream_keys(balance="hash", hash_key={"source": "header", "name": "x_user"}),
+    "hash without hash_key": _with_upstream_keys(balance="hash"),
+    "off among next_upstream conditions": _with_upstream_keys(next_upstream={"conditions": ["error", "off"]}),
     "one port twice in listen, written differently":
         _with_globals(sites=[dict(base_inventory()["realtime_proxy_sites"][0], listen=[8080, "*:8080"])]),
     # left to nginx -t by design (xfail): the controller cannot know the host's
