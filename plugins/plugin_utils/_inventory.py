@@ -75,6 +75,11 @@ SERVER_NUMBERS = (("weight", 1, 1000), ("max_fails", 0, 1000), ("fail_timeout", 
                   ("max_conns", 0, 1048576))
 # A Unix socket path: sun_path holds 107 characters and the terminating NUL.
 UNIX_PATH_MAX = 107
+# Balancing that keeps a client on one server, which socketio locations need;
+# and the query arguments that change between the requests of one Engine.IO
+# session (a cache buster, the session id once known, the transport).
+STICKY_METHODS = ("ip_hash", "hash")
+SESSION_VARYING_ARGS = ("t", "sid", "transport")
 VERIFY_URL_RE = re.compile(r"^(?:https?|wss?)://[A-Za-z0-9.\[\]:-]+(?:/[A-Za-z0-9._~%/@:+,=!*&?-]*)?\Z")
 ORIGIN_RE = re.compile(r"^https?://%s(?:\.%s)*(?::[0-9]{1,5})?\Z" % (HOST_LABEL, HOST_LABEL))
 ORIGIN_HELP = "an origin such as https://app.example.com or http://localhost:8080 (scheme, host and optional port)"
@@ -163,6 +168,8 @@ class InventoryChecker:
 
     def __init__(self):
         self.errors = []
+        # name -> (index, upstream) of the present upstreams (the first of a name).
+        self.present_upstreams = {}
         # (address, port) -> ("plain" or "TLS", where), across all present sites.
         self.sockets = {}
 
@@ -211,6 +218,7 @@ class InventoryChecker:
             name = self.name(where + ".name", upstream.get("name"), seen)
             if self.state(where, upstream) == "present" and name:
                 present.add(name)
+                self.present_upstreams.setdefault(name, (index, upstream))
             balance = upstream.get("balance", "round_robin")
             if balance not in BALANCE_METHODS:
                 self.error(where + ".balance", "%r is not one of: %s" % (balance, ", ".join(BALANCE_METHODS)))
@@ -477,22 +485,32 @@ class InventoryChecker:
             if upstream_names is not None and (not isinstance(upstream, str) or upstream not in upstream_names):
                 known = ", ".join(sorted(upstream_names)) or "none"
                 self.error(lwhere + ".upstream", "%r is not a present upstream in realtime_proxy_upstreams (defined: %s)" % (upstream, known))
+            elif kind == "socketio" and upstream_names is not None:
+                self.sticky(lwhere + ".upstream", upstream)
             for key in TIMEOUT_KEYS:
                 if key in location:
                     self.timeout("%s.%s" % (lwhere, key), location[key])
             reserved = [name.lower() for name in preset(kind).get("headers", {})]
             self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), reserved)
             if "allowed_origins" in location:
-                if kind != "websocket":
-                    self.error(lwhere + ".allowed_origins", "applies to websocket locations; use cors on %s locations" % kind)
+                if kind not in ("websocket", "socketio"):
+                    self.error(lwhere + ".allowed_origins", "applies to websocket and socketio locations; use cors on %s "
+                               "locations" % kind)
                 self.origins(lwhere + ".allowed_origins", location["allowed_origins"])
             if "cors" in location:
                 if kind == "websocket":
                     self.error(lwhere + ".cors", "browsers do not apply CORS to WebSocket; use allowed_origins")
+                elif kind == "socketio":
+                    self.error(lwhere + ".cors", "a Socket.IO server answers CORS itself (cors_allowed_origins); "
+                               "use allowed_origins for nginx to refuse other origins")
                 self.cors(lwhere + ".cors", location["cors"])
             if "verify_url" in location:
                 url = location["verify_url"]
-                if kind == "http":
+                if kind == "socketio":
+                    self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change; "
+                               "the probe does not speak Socket.IO (Engine.IO), so check a socketio location with a "
+                               "Socket.IO client")
+                elif kind not in ("sse", "websocket"):
                     self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change")
                 elif not isinstance(url, str) or not VERIFY_URL_RE.match(url):
                     self.error(lwhere + ".verify_url", "%r is not an http(s):// or ws(s):// URL" % (url,))
@@ -506,6 +524,27 @@ class InventoryChecker:
                     self.error(lwhere + ".read_timeout",
                                "%d s is not longer than heartbeat_interval (%d s); nginx would close idle streams between "
                                "heartbeats, so raise read_timeout above %d" % (read, beat, beat))
+
+    def sticky(self, where, name):
+        """A socketio location's upstream NAME must keep each client on one server."""
+        index, upstream = self.present_upstreams[name]
+        servers = upstream.get("servers") if isinstance(upstream.get("servers"), list) else []
+        serving = [server for server in servers if not isinstance(server, dict)
+                   or (server.get("backup") is not True and server.get("down") is not True)]
+        balance = upstream.get("balance", "round_robin")
+        if len(serving) < 2 or balance not in BALANCE_METHODS:
+            return
+        need = "socketio needs every request of a session on one backend; upstream %r " % name
+        if balance not in STICKY_METHODS:
+            self.error(where, need + "has %d servers and balance %s: set balance: ip_hash (or hash with hash_key) on "
+                       "realtime_proxy_upstreams[%d]" % (len(serving), balance, index))
+            return
+        key = upstream.get("hash_key") if isinstance(upstream.get("hash_key"), dict) else {}
+        if key.get("source") == "uri" or (key.get("source") == "arg" and key.get("name") in SESSION_VARYING_ARGS):
+            self.error(where, need + "hashes over %s, which changes between the requests of one session (Engine.IO "
+                       "adds t=, sid= and transport= to them): hash over remote_addr, a cookie or a header, or set "
+                       "balance: ip_hash on realtime_proxy_upstreams[%d]"
+                       % ("the request URI" if key["source"] == "uri" else "the argument " + key["name"], index))
 
     def headers(self, where, headers, reserved):
         if not isinstance(headers, dict):

@@ -14,7 +14,7 @@ from nginx 1.25.1) come from the role's vars because they are inputs of the
 role, like the inventory. A site file holds, in this order:
 
 * the http-level maps of its locations (``allowed_origins`` of a websocket
-  location; ``cors`` origins and, with credentials, the credentials map), each
+  or socketio location; ``cors`` origins and, with credentials, the credentials map), each
   named with the location's suffix (sha1 of the site name, first 10 hex
   digits, ``_`` and the location's 1-based index);
 * with ``tls.redirect``, a server on the plain ports that only returns 301 to
@@ -25,6 +25,19 @@ role, like the inventory. A site file holds, in this order:
   Each location repeats HSTS (an add_header in a location hides the server's),
   answers CORS preflights in an ``if`` (which repeats HSTS too, for the same
   reason) and refuses foreign WebSocket origins with 403.
+
+Socket.IO (``type: socketio``), from its spec: Engine.IO polls over HTTP and
+upgrades to WebSocket on the same path, so the location has the websocket
+type's Upgrade/Connection headers and unbuffered, uncached responses. Its
+Origin rule differs from websocket's: a request with an Origin passes only
+with a listed one, and a request without one passes only when it is not a
+WebSocket handshake (a same-origin polling GET carries none). So its origin
+map sends the empty Origin to ``$realtime_proxy_not_websocket``, which the
+shared http.d/connection_upgrade.conf defines as 1 exactly when
+``$realtime_proxy_upgrade`` (the forwarded websocket token) is empty. And
+every request of a session must reach one backend: an accepted inventory
+never has a socketio location on an upstream of several serving servers
+without ip_hash or hash (``assert_socketio_sticky``).
 
 An upstream file holds the balancing method (none for round robin;
 ``least_conn``, ``ip_hash``, or ``hash`` with the nginx variable of
@@ -65,6 +78,7 @@ TYPE_HEADERS = {
     "http": {"Connection": ""},
     "sse": {"Connection": ""},
     "websocket": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$connection_upgrade"},
+    "socketio": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$connection_upgrade"},
 }
 
 TYPE_EXTRA = {
@@ -77,7 +91,17 @@ TYPE_EXTRA = {
         ("add_header", ("X-Accel-Buffering", "no", "always")),
     ],
     "websocket": [],
+    "socketio": [
+        ("proxy_buffering", ("off",)),
+        ("proxy_cache", ("off",)),
+    ],
 }
+
+# Location types whose allowed_origins refuse requests with 403.
+ORIGIN_CHECKED_TYPES = ("websocket", "socketio")
+# The variable that is 1 for a request that is not a WebSocket handshake.
+NOT_WEBSOCKET = "$realtime_proxy_not_websocket"
+
 
 
 def d(name, *args, block=None):
@@ -146,8 +170,9 @@ def expected_maps(location, location_suffix):
     """The http-level maps one location needs (before the site's servers)."""
     out = []
     if location.get("allowed_origins"):
+        no_origin = [d("", NOT_WEBSOCKET)] if location["type"] == "socketio" else []
         out.append(d("map", "$http_origin", "$realtime_proxy_origin_ok_" + location_suffix,
-                     block=[d("default", "0")] + [d(origin, "1") for origin in location["allowed_origins"]]))
+                     block=[d("default", "0")] + no_origin + [d(origin, "1") for origin in location["allowed_origins"]]))
     cors = location.get("cors")
     if cors:
         if cors["origins"] == ["*"]:
@@ -173,7 +198,7 @@ def expected_location(location, merged, site=None, location_suffix=None):
     for name, value in (location.get("proxy_headers") or {}).items():
         headers[name.lower()] = (name, value)
     block = []
-    if kind == "websocket" and location.get("allowed_origins"):
+    if kind in ORIGIN_CHECKED_TYPES and location.get("allowed_origins"):
         block.append(d("if", "$realtime_proxy_origin_ok_" + location_suffix, "=", "0", block=[d("return", "403")]))
     block += [d("proxy_pass", "http://%s" % location["upstream"]), d("proxy_http_version", "1.1")]
     block += [d("proxy_set_header", name, value) for name, value in headers.values()]
@@ -384,9 +409,48 @@ def expected_forwarded_conf(merged):
     return conf
 
 
+def _serving(server):
+    return not isinstance(server, dict) or not (server.get("backup") is True or server.get("down") is True)
+
+
+def assert_socketio_sticky(merged):
+    """No accepted socketio location spreads one session over several servers."""
+    upstreams = {}
+    for upstream in merged["realtime_proxy_upstreams"]:
+        if upstream.get("state", "present") == "present":
+            upstreams.setdefault(upstream["name"], upstream)
+    for site in merged["realtime_proxy_sites"]:
+        if site.get("state", "present") != "present":
+            continue
+        for location in site["locations"]:
+            if location["type"] != "socketio":
+                continue
+            upstream = upstreams[location["upstream"]]
+            if sum(map(_serving, upstream["servers"])) < 2:
+                continue
+            balance = upstream.get("balance", "round_robin")
+            assert balance in ("ip_hash", "hash"), "socketio location %s accepted on %s balancing of upstream %s" % (
+                location["path"], balance, upstream["name"])
+            key = upstream.get("hash_key") or {}
+            varies = key.get("source") == "uri" or (key.get("source") == "arg" and key.get("name") in ("t", "sid", "transport"))
+            assert not varies, "socketio location %s accepted on a hash key that changes within a session: %r" % (
+                location["path"], key)
+
+
+def assert_not_websocket_map():
+    """The shared map socketio origin maps rely on: 1 exactly when no websocket token is forwarded."""
+    conf = _baseline()["realtime_proxy/http.d/connection_upgrade.conf"]
+    want = d("map", "$realtime_proxy_upgrade", NOT_WEBSOCKET, block=[d("default", "0"), d("", "1")])
+    assert [item for item in conf if item[:2] == want[:2]] == [want], conf
+
+
 def expected_tree(settings):
     """{relative path: directive list} for an inventory the checks accept."""
     merged = merged_variables(settings)
+    assert_socketio_sticky(merged)
+    if any(location["type"] == "socketio" and location.get("allowed_origins")
+           for site in merged["realtime_proxy_sites"] for location in site["locations"]):
+        assert_not_websocket_map()
     tree = {}
     for item in files_for(settings):
         if item["template"] == "nginx.conf.j2":

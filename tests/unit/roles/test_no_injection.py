@@ -71,8 +71,13 @@ from realtime_testkit.render import PathEscape, inventory_check, render_tree, se
 
 import realtime_proxy_expected as expected_mod
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types
+
 FIXED_SEED = 20251125
 FAST_EXAMPLES = int(os.environ.get("REALTIME_PROPERTY_EXAMPLES", "200"))
+# The fixed run must render every one of FEATURES (each location type, each
+# balancing method), which takes more examples than the random run.
+FIXED_EXAMPLES = int(os.environ.get("REALTIME_PROPERTY_EXAMPLES", "400"))
 NGINX_EXAMPLES = int(os.environ.get("REALTIME_PROPERTY_NGINX_EXAMPLES", "75"))
 NGINX = pathlib.Path(render.NGINX)
 
@@ -278,7 +283,8 @@ valid_verify_url = st.one_of(st.sampled_from(VERIFY_URL_POOL),
 def locations(draw, names, resolvable):
     location = {
         "path": draw(field(valid_path)),
-        "type": draw(field(st.sampled_from(["http", "sse", "websocket"]), 1)),
+        # Every type of the preset table (vars/main.yml), so a new type is drawn too.
+        "type": draw(field(st.sampled_from(location_types()), 1)),
         "upstream": draw(field(upstream_ref(names), 1)),
     }
     for key, high in (("read_timeout", 7 * 24 * 3600), ("send_timeout", 7 * 24 * 3600), ("connect_timeout", 600)):
@@ -287,9 +293,9 @@ def locations(draw, names, resolvable):
     if draw(st.booleans()):
         location["proxy_headers"] = draw(field(st.dictionaries(header_key, field(valid_header_value),
                                                                max_size=3), 1))
-    # allowed_origins belongs to websocket locations, cors to the others; the
-    # other way round (2 %) must be refused.
-    websocket = location["type"] == "websocket"
+    # allowed_origins belongs to websocket and socketio locations, cors to the
+    # others; the other way round (2 %) must be refused.
+    websocket = location["type"] in expected_mod.ORIGIN_CHECKED_TYPES
     if draw(chance(35) if websocket else hostile_chance(2)):
         location["allowed_origins"] = draw(field(origin_lists(resolvable), 1))
     if draw(hostile_chance(2) if websocket else chance(30)):
@@ -392,8 +398,9 @@ def next_upstreams(draw):
     value = {}
     if draw(chance(80)):
         off = st.just(["off"])
+        # unique_by=repr: a hostile element may be a list or a mapping, which cannot be hashed.
         listed = st.lists(field(st.sampled_from(NEXT_UPSTREAM_CONDITIONS), 1), min_size=1, max_size=4,
-                          unique=True)
+                          unique_by=repr)
         value["conditions"] = draw(field(hostile_mix(weighted((9, listed), (1, off)),
                                                      (2, st.lists(st.sampled_from(NEXT_UPSTREAM_CONDITIONS + ["off"]),
                                                                   min_size=2, max_size=3))), 1))
@@ -770,7 +777,9 @@ def features(settings):
             found.update(name for name, on in (
                 ("allowed_origins", location.get("allowed_origins")), ("cors", cors),
                 ("cors *", cors.get("origins") == ["*"]), ("cors credentials", cors.get("credentials")),
-                ("heartbeat_interval", "heartbeat_interval" in location), ("verify_url", "verify_url" in location)) if on)
+                ("heartbeat_interval", "heartbeat_interval" in location), ("verify_url", "verify_url" in location),
+                ("socketio", location["type"] == "socketio"),
+                ("socketio allowed_origins", location["type"] == "socketio" and location.get("allowed_origins"))) if on)
     for upstream in _present_upstreams(settings):
         key = upstream.get("hash_key") or {}
         servers = [server for server in upstream["servers"] if isinstance(server, dict)]
@@ -796,7 +805,7 @@ def features(settings):
 FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "allowed_origins", "cors", "cors *",
             "cors credentials", "heartbeat_interval", "verify_url", "trusted_proxies", "limit_conn", "limit_req",
             "tls_ciphers", "least_conn", "ip_hash", "hash", "hash consistent", "hash named", "server parameters",
-            "backup", "down", "unix socket", "next_upstream"}
+            "backup", "down", "unix socket", "next_upstream", "socketio", "socketio allowed_origins"}
 
 
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):
@@ -830,7 +839,8 @@ def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features
 
 @pytest.mark.parametrize("mode", ["fixed", "random"])
 def test_rejected_or_renders_exactly_what_was_asked(mode):
-    _run(mode, FAST_EXAMPLES, run_nginx=False, resolvable=False, need_features=FEATURES)
+    examples = FIXED_EXAMPLES if mode == "fixed" else FAST_EXAMPLES
+    _run(mode, examples, run_nginx=False, resolvable=False, need_features=FEATURES)
 
 
 @pytest.mark.skipif(not NGINX.exists(), reason="needs nginx for nginx -t")

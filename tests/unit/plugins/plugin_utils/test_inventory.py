@@ -50,7 +50,7 @@ def test_unknown_type_names_the_variable_and_the_choices():
     settings = inventory()
     site(settings)["locations"][1]["type"] = "grpc"
     message = one_error(settings, "realtime_proxy_sites[0].locations[1].type")
-    assert "'grpc'" in message and "http, sse, websocket" in message
+    assert "'grpc'" in message and "http, sse, websocket, socketio" in message
 
 
 def test_undefined_upstream():
@@ -194,7 +194,8 @@ def test_header_value_message_says_what_is_allowed():
     assert "printable ASCII" in message
 
 
-@pytest.mark.parametrize("kind,header", [("websocket", "Upgrade"), ("websocket", "connection"), ("sse", "Connection")])
+@pytest.mark.parametrize("kind,header", [("websocket", "Upgrade"), ("websocket", "connection"), ("sse", "Connection"),
+                                         ("socketio", "Upgrade"), ("socketio", "Connection")])
 def test_reserved_headers(kind, header):
     settings = inventory()
     location = site(settings)["locations"][2]
@@ -376,6 +377,99 @@ def test_bad_hash_key_names_the_field(hash_key, where, expect):
 def test_bad_next_upstream_names_the_field(value, where, expect):
     settings = balanced(next_upstream=value)
     assert expect in one_error(settings, "realtime_proxy_upstreams[0]." + where)
+
+
+# -- socketio ------------------------------------------------------------------
+
+def socketio_inventory(servers=("127.0.0.1:3000", "127.0.0.1:3001"), **upstream):
+    """inventory() with a second upstream 'chat' and a socketio location on it (locations[3])."""
+    settings = inventory()
+    settings["realtime_proxy_upstreams"].append(dict({"name": "chat", "servers": list(servers)}, **upstream))
+    site(settings)["locations"].append({"path": "/socket.io/", "type": "socketio", "upstream": "chat",
+                                        "allowed_origins": ["https://chat.example.com"]})
+    return settings
+
+
+SOCKETIO_UPSTREAM = "realtime_proxy_sites[0].locations[3].upstream"
+
+
+@pytest.mark.parametrize("upstream", [
+    {"balance": "ip_hash"},
+    {"balance": "hash", "hash_key": {"source": "cookie", "name": "session_id"}},
+    {"balance": "hash", "hash_key": {"source": "remote_addr", "consistent": True}},
+    {"balance": "hash", "hash_key": {"source": "header", "name": "X-Client"}},
+    {"balance": "hash", "hash_key": {"source": "arg", "name": "room"}},
+], ids=["ip_hash", "hash cookie", "hash remote_addr", "hash header", "hash arg"])
+def test_socketio_on_sticky_upstream_is_accepted(upstream):
+    assert inventory_errors(socketio_inventory(**upstream)) == []
+
+
+@pytest.mark.parametrize("servers", [
+    ["127.0.0.1:3000"],
+    ["127.0.0.1:3000", {"address": "127.0.0.1:3001", "backup": True}],
+    ["127.0.0.1:3000", {"address": "127.0.0.1:3001", "down": True}],
+], ids=["one server", "one and a backup", "one and one down"])
+def test_socketio_on_one_serving_server_needs_no_sticky_balancing(servers):
+    assert inventory_errors(socketio_inventory(servers)) == []
+
+
+@pytest.mark.parametrize("balance", [None, "round_robin", "least_conn"])
+def test_socketio_on_several_servers_without_sticky_balancing_is_refused(balance):
+    settings = socketio_inventory(**({} if balance is None else {"balance": balance}))
+    assert one_error(settings, SOCKETIO_UPSTREAM) == (
+        "%s: socketio needs every request of a session on one backend; upstream 'chat' has 2 servers and balance %s: "
+        "set balance: ip_hash (or hash with hash_key) on realtime_proxy_upstreams[1]" % (SOCKETIO_UPSTREAM, balance or "round_robin"))
+
+
+def test_socketio_counts_only_serving_servers():
+    settings = socketio_inventory(["127.0.0.1:3000", "127.0.0.1:3001", {"address": "127.0.0.1:3002", "down": True}])
+    assert "upstream 'chat' has 2 servers and balance round_robin" in one_error(settings, SOCKETIO_UPSTREAM)
+
+
+@pytest.mark.parametrize("hash_key,what", [
+    ({"source": "uri"}, "the request URI"),
+    ({"source": "arg", "name": "sid"}, "the argument sid"),
+    ({"source": "arg", "name": "t"}, "the argument t"),
+    ({"source": "arg", "name": "transport"}, "the argument transport"),
+])
+def test_socketio_hash_over_what_changes_within_a_session_is_refused(hash_key, what):
+    message = one_error(socketio_inventory(balance="hash", hash_key=hash_key), SOCKETIO_UPSTREAM)
+    assert "upstream 'chat' hashes over %s, which changes between the requests of one session" % what in message
+    assert "set balance: ip_hash on realtime_proxy_upstreams[1]" in message
+
+
+def test_socketio_on_an_undefined_upstream_says_only_that():
+    settings = socketio_inventory()
+    site(settings)["locations"][3]["upstream"] = "nope"
+    errors = [e for e in inventory_errors(settings) if e.startswith(SOCKETIO_UPSTREAM)]
+    assert len(errors) == 1 and "'nope' is not a present upstream" in errors[0]
+
+
+def test_socketio_on_an_absent_site_is_not_checked_for_stickiness():
+    settings = socketio_inventory()
+    site(settings)["state"] = "absent"
+    assert inventory_errors(settings) == []
+
+
+def test_socketio_cors_is_refused_and_allowed_origins_accepted():
+    settings = socketio_inventory(balance="ip_hash")
+    site(settings)["locations"][3]["cors"] = {"origins": ["https://chat.example.com"]}
+    assert "a Socket.IO server answers CORS itself" in one_error(settings, "realtime_proxy_sites[0].locations[3].cors")
+    assert not [e for e in inventory_errors(settings) if ".allowed_origins" in e]
+
+
+def test_allowed_origins_still_refused_on_sse_and_http():
+    settings = inventory()
+    site(settings)["locations"][1]["allowed_origins"] = ["https://a.example"]
+    message = one_error(settings, "realtime_proxy_sites[0].locations[1].allowed_origins")
+    assert message.endswith("applies to websocket and socketio locations; use cors on sse locations")
+
+
+def test_socketio_verify_url_is_refused_by_name():
+    settings = socketio_inventory(balance="ip_hash")
+    site(settings)["locations"][3]["verify_url"] = "ws://127.0.0.1:8080/socket.io/?EIO=4&transport=websocket"
+    message = one_error(settings, "realtime_proxy_sites[0].locations[3].verify_url")
+    assert "the probe does not speak Socket.IO (Engine.IO)" in message
 
 
 def test_all_errors_reported_at_once():
