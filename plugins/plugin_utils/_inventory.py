@@ -15,15 +15,16 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, role_options, suboption_names
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import UPSTREAM_KEYS, UpstreamChecks
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_values import (
+    FILE_PATH_HELP, FILE_PATH_RE, HOST_LABEL, MAX_TIMEOUT, as_int, check_host_port, port_ok)
+from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, suboption_names
 
 STATES = ("present", "absent")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 NAME_HELP = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
 
-HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME_RE = re.compile(r"^%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
 SERVER_NAME_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
 SERVER_NAME_HELP = "a host name such as app.example.com, a wildcard such as *.example.com, or '_'"
 
@@ -39,117 +40,19 @@ HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{0,1024}\Z')
 HEADER_VALUE_FORBIDDEN = set('"\\${}')
 HEADER_VALUE_HELP = "printable ASCII up to 1024 characters without \" \\ $ { or }"
 
-MAX_TIMEOUT = 7 * 24 * 3600
 TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
 
 # Option names come from the role's argument spec (see _role_data).
 SITE_KEYS = suboption_names("realtime_proxy_sites")
-UPSTREAM_KEYS = suboption_names("realtime_proxy_upstreams")
 LOCATION_KEYS = suboption_names("realtime_proxy_sites", "locations")
 TLS_KEYS = suboption_names("realtime_proxy_sites", "tls")
 CORS_KEYS = suboption_names("realtime_proxy_sites", "locations", "cors")
-# Upstream balancing: the keys of a server mapping, hash_key and next_upstream
-# and their choices, from the argument spec.
-SERVER_KEYS = suboption_names("realtime_proxy_upstreams", "servers")
-HASH_KEY_KEYS = suboption_names("realtime_proxy_upstreams", "hash_key")
-NEXT_UPSTREAM_KEYS = suboption_names("realtime_proxy_upstreams", "next_upstream")
-_UPSTREAM_OPTIONS = role_options()["realtime_proxy_upstreams"]["options"]
-BALANCE_METHODS = tuple(_UPSTREAM_OPTIONS["balance"]["choices"])
-HASH_SOURCES = tuple(_UPSTREAM_OPTIONS["hash_key"]["options"]["source"]["choices"])
-NEXT_UPSTREAM_CONDITIONS = tuple(_UPSTREAM_OPTIONS["next_upstream"]["options"]["conditions"]["choices"])
-# nginx refuses 'backup' with these methods ("balancing method does not support parameter").
-NO_BACKUP_METHODS = ("ip_hash", "hash")
-# Sources that name a cookie, header or argument; the others take no name.
-NAMED_HASH_SOURCES = ("cookie", "header", "arg")
-# nginx ends a variable name at any character other than a letter, digit or
-# '_', so $cookie_NAME and $arg_NAME can only name those. A header name is
-# written as $http_NAME with '-' as '_'; nginx drops request headers with '_'
-# in their name by default (underscores_in_headers off).
-HASH_NAME_RE = {"cookie": re.compile(r"^[A-Za-z0-9_]{1,64}\Z"), "arg": re.compile(r"^[A-Za-z0-9_]{1,64}\Z"),
-                "header": re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}\Z")}
-HASH_NAME_HELP = {"cookie": "1 to 64 letters, digits or '_' (nginx's $cookie_NAME can name no others)",
-                  "arg": "1 to 64 letters, digits or '_' (nginx's $arg_NAME can name no others)",
-                  "header": "1 to 64 letters, digits or '-', starting with a letter or digit"}
-# (key, lowest, highest) of a server's numeric parameters.
-SERVER_NUMBERS = (("weight", 1, 1000), ("max_fails", 0, 1000), ("fail_timeout", 1, 7 * 24 * 3600),
-                  ("max_conns", 0, 1048576))
-# A Unix socket path: sun_path holds 107 characters and the terminating NUL.
-UNIX_PATH_MAX = 107
-# Balancing that keeps a client on one server, which socketio locations need;
-# and the query arguments that change between the requests of one Engine.IO
-# session (a cache buster, the session id once known, the transport).
-STICKY_METHODS = ("ip_hash", "hash")
-SESSION_VARYING_ARGS = ("t", "sid", "transport")
 VERIFY_URL_RE = re.compile(r"^(?:https?|wss?)://[A-Za-z0-9.\[\]:-]+(?:/[A-Za-z0-9._~%/@:+,=!*&?-]*)?\Z")
 ORIGIN_RE = re.compile(r"^https?://%s(?:\.%s)*(?::[0-9]{1,5})?\Z" % (HOST_LABEL, HOST_LABEL))
 ORIGIN_HELP = "an origin such as https://app.example.com or http://localhost:8080 (scheme, host and optional port)"
-FILE_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]+\Z")
-FILE_PATH_HELP = "an absolute path of letters, digits and . _ @ + - (no '..')"
 METHOD_RE = re.compile(r"^[A-Z]{1,20}\Z")
 RATE_RE = re.compile(r"^[1-9][0-9]{0,6}r/[sm]\Z")
 CIPHER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}\Z")
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _as_int(value):
-    """An int, or a string of digits (inventory from INI files), else None."""
-    if _is_int(value):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        return int(value)
-    return None
-
-
-def _port_ok(text):
-    port = _as_int(text)
-    return port is not None and 1 <= port <= 65535
-
-
-def check_host_port(value, allow_port_only=False):
-    """None when VALUE is a safe listen or server address, else why not."""
-    if allow_port_only and _is_int(value):
-        return None if 1 <= value <= 65535 else "a port must be 1 to 65535"
-    if not isinstance(value, str):
-        return "must be a string \"host:port\"" + (" or a port number" if allow_port_only else "")
-    if allow_port_only and value.isascii() and value.isdigit():
-        return None if _port_ok(value) else "a port must be 1 to 65535"
-    if value.startswith("["):
-        host, sep, port = value[1:].partition("]:")
-        if not sep:
-            return "an IPv6 address must be written \"[address]:port\""
-        if not re.match(r"^[0-9A-Fa-f:.]+\Z", host):
-            return "'%s' is not an IPv6 address (zone ids such as %%eth0 are not supported)" % host
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            return "'%s' is not an IPv6 address" % host
-    else:
-        host, sep, port = value.rpartition(":")
-        if not sep:
-            return "must be \"host:port\"" + (" or a port number" if allow_port_only else "")
-        if not (host == "*" and allow_port_only) and not HOSTNAME_RE.match(host):
-            return "'%s' is not an IPv4 address or host name" % host
-    if not (port.isascii() and port.isdigit()) or not _port_ok(port):
-        return "the port must be 1 to 65535"
-    return None
-
-
-def check_server_address(value):
-    """None when VALUE is a safe upstream server address (host:port, [v6]:port, unix:/path), else why not."""
-    if isinstance(value, str) and value.startswith("unix:"):
-        path = value[len("unix:"):]
-        if not FILE_PATH_RE.match(path) or "/../" in path + "/" or "/./" in path + "/":
-            return "the socket path must be %s" % FILE_PATH_HELP
-        if len(path) > UNIX_PATH_MAX:
-            return "the socket path is longer than %d characters, which a Unix socket address cannot hold" % UNIX_PATH_MAX
-        return None
-    problem = check_host_port(value)
-    if problem and not isinstance(value, str):
-        return "must be an address string (\"host:port\", \"[v6]:port\", \"unix:/path.sock\") or a mapping with address"
-    return problem
 
 
 def listen_key(value):
@@ -163,13 +66,14 @@ def listen_key(value):
     return (host.lower(), int(port))
 
 
-class InventoryChecker:
-    """Collects every problem in one pass, so a user fixes them all at once."""
+class InventoryChecker(UpstreamChecks):
+    """Collects every problem in one pass, so a user fixes them all at once.
+
+    The checks of realtime_proxy_upstreams are in UpstreamChecks (_inventory_upstreams)."""
 
     def __init__(self):
+        super().__init__()
         self.errors = []
-        # name -> (index, upstream) of the present upstreams (the first of a name).
-        self.present_upstreams = {}
         # (address, port) -> ("plain" or "TLS", where), across all present sites.
         self.sockets = {}
 
@@ -197,133 +101,9 @@ class InventoryChecker:
         return state
 
     def timeout(self, where, value):
-        seconds = _as_int(value)
+        seconds = as_int(value)
         if seconds is None or not 1 <= seconds <= MAX_TIMEOUT:
             self.error(where, "%r is not a whole number of seconds from 1 to %d" % (value, MAX_TIMEOUT))
-
-    # -- upstreams ------------------------------------------------------------
-    def upstreams(self, upstreams):
-        var = "realtime_proxy_upstreams"
-        present = set()
-        if not isinstance(upstreams, list):
-            self.error(var, "must be a list of upstreams")
-            return present
-        seen = set()
-        for index, upstream in enumerate(upstreams):
-            where = "%s[%d]" % (var, index)
-            if not isinstance(upstream, dict):
-                self.error(where, "must be a mapping with name and servers")
-                continue
-            self.unknown_keys(where, upstream, UPSTREAM_KEYS)
-            name = self.name(where + ".name", upstream.get("name"), seen)
-            if self.state(where, upstream) == "present" and name:
-                present.add(name)
-                self.present_upstreams.setdefault(name, (index, upstream))
-            balance = upstream.get("balance", "round_robin")
-            if balance not in BALANCE_METHODS:
-                self.error(where + ".balance", "%r is not one of: %s" % (balance, ", ".join(BALANCE_METHODS)))
-                balance = None
-            self.servers(where + ".servers", upstream.get("servers"), balance)
-            if "hash_key" in upstream:
-                if balance != "hash":
-                    self.error(where + ".hash_key", "applies only with balance: hash")
-                self.hash_key(where + ".hash_key", upstream["hash_key"])
-            elif balance == "hash":
-                self.error(where + ".hash_key", "is required with balance: hash, for example {source: cookie, name: session}")
-            if "next_upstream" in upstream:
-                self.next_upstream(where + ".next_upstream", upstream["next_upstream"])
-            if upstream.get("keepalive") is not None:
-                keepalive = _as_int(upstream["keepalive"])
-                if keepalive is None or not 1 <= keepalive <= 65535:
-                    self.error(where + ".keepalive", "%r is not a whole number from 1 to 65535" % (upstream["keepalive"],))
-        return present
-
-    def servers(self, where, servers, balance):
-        if not isinstance(servers, list) or not servers:
-            self.error(where, "must be a non-empty list of addresses (\"host:port\", \"[v6]:port\", \"unix:/path.sock\") "
-                       "or mappings with address")
-            return
-        serving = False
-        for index, server in enumerate(servers):
-            swhere = "%s[%d]" % (where, index)
-            if not isinstance(server, dict):
-                problem = check_server_address(server)
-                if problem:
-                    self.error(swhere, "%r: %s" % (server, problem))
-                serving = True
-                continue
-            self.unknown_keys(swhere, server, SERVER_KEYS)
-            if "address" not in server:
-                self.error(swhere + ".address", "is required in a server mapping")
-            else:
-                problem = check_server_address(server["address"])
-                if problem:
-                    self.error(swhere + ".address", "%r: %s" % (server["address"], problem))
-            for key, low, high in SERVER_NUMBERS:
-                if key in server:
-                    number = _as_int(server[key])
-                    if number is None or not low <= number <= high:
-                        self.error("%s.%s" % (swhere, key), "%r is not a whole number from %d to %d" % (server[key], low, high))
-            for key in ("backup", "down"):
-                if not isinstance(server.get(key, False), bool):
-                    self.error("%s.%s" % (swhere, key), "must be true or false")
-            if server.get("backup") is True and balance in NO_BACKUP_METHODS:
-                self.error(swhere + ".backup", "nginx does not support backup servers with balance: %s; remove backup "
-                           "or use round_robin or least_conn" % balance)
-            if server.get("backup", False) is False and server.get("down", False) is False:
-                serving = True
-        if not serving:
-            self.error(where, "every server is down or backup; at least one must serve requests")
-
-    def hash_key(self, where, hash_key):
-        if not isinstance(hash_key, dict):
-            self.error(where, "must be a mapping with source (%s) and, for cookie, header and arg, name"
-                       % ", ".join(HASH_SOURCES))
-            return
-        self.unknown_keys(where, hash_key, HASH_KEY_KEYS)
-        source = hash_key.get("source")
-        if source not in HASH_SOURCES:
-            self.error(where + ".source", "%r is not one of: %s" % (source, ", ".join(HASH_SOURCES)))
-        elif source in NAMED_HASH_SOURCES:
-            name = hash_key.get("name")
-            if name is None:
-                self.error(where + ".name", "is required with source: %s" % source)
-            elif not isinstance(name, str) or not HASH_NAME_RE[source].match(name):
-                self.error(where + ".name", "%r is not %s" % (name, HASH_NAME_HELP[source]))
-        elif "name" in hash_key:
-            self.error(where + ".name", "applies only to sources %s; source %s takes no name"
-                       % (", ".join(NAMED_HASH_SOURCES), source))
-        if not isinstance(hash_key.get("consistent", False), bool):
-            self.error(where + ".consistent", "must be true or false")
-
-    def next_upstream(self, where, value):
-        if not isinstance(value, dict) or not value:
-            self.error(where, "must be a mapping with conditions, tries or timeout")
-            return
-        self.unknown_keys(where, value, NEXT_UPSTREAM_KEYS)
-        if "conditions" in value:
-            conditions = value["conditions"]
-            if not isinstance(conditions, list) or not conditions:
-                self.error(where + ".conditions", "must be a non-empty list of: %s" % ", ".join(NEXT_UPSTREAM_CONDITIONS))
-            else:
-                seen = set()
-                for index, condition in enumerate(conditions):
-                    cwhere = "%s.conditions[%d]" % (where, index)
-                    if not isinstance(condition, str) or condition not in NEXT_UPSTREAM_CONDITIONS:
-                        self.error(cwhere, "%r is not one of: %s" % (condition, ", ".join(NEXT_UPSTREAM_CONDITIONS)))
-                    elif condition in seen:
-                        self.error(cwhere, "%r is listed twice" % condition)
-                    seen.add(condition if isinstance(condition, str) else None)
-                if "off" in seen and len(conditions) > 1:
-                    self.error(where + ".conditions", "'off' turns passing on off and must stand alone")
-        if "tries" in value:
-            tries = _as_int(value["tries"])
-            if tries is None or not 0 <= tries <= 1000:
-                self.error(where + ".tries", "%r is not a whole number from 0 to 1000" % (value["tries"],))
-        if "timeout" in value:
-            seconds = _as_int(value["timeout"])
-            if seconds is None or not 0 <= seconds <= MAX_TIMEOUT:
-                self.error(where + ".timeout", "%r is not a whole number of seconds from 0 to %d" % (value["timeout"], MAX_TIMEOUT))
 
     # -- sites ----------------------------------------------------------------
     def sites(self, sites, upstream_names):
@@ -381,7 +161,7 @@ class InventoryChecker:
         elif tls.get("redirect") and not site.get("listen"):
             self.error(where + ".redirect", "needs plain ports in the site's listen to redirect from")
         if "hsts_max_age" in tls:
-            age = _as_int(tls["hsts_max_age"])
+            age = as_int(tls["hsts_max_age"])
             if age is None or not 0 <= age <= 63072000:
                 self.error(where + ".hsts_max_age", "%r is not a whole number of seconds from 0 to 63072000" % (tls["hsts_max_age"],))
 
@@ -397,7 +177,7 @@ class InventoryChecker:
             if allow_star and origin == "*":
                 continue
             port = origin.rsplit(":", 1)[-1] if isinstance(origin, str) and origin.count(":") == 2 else "80"
-            if not isinstance(origin, str) or not ORIGIN_RE.match(origin) or not _port_ok(port):
+            if not isinstance(origin, str) or not ORIGIN_RE.match(origin) or not port_ok(port):
                 self.error("%s[%d]" % (where, index), "%r is not %s" % (origin, ORIGIN_HELP))
             elif origin.lower() in seen:
                 self.error("%s[%d]" % (where, index), "%r is listed twice (origins are compared ignoring case)" % origin)
@@ -422,7 +202,7 @@ class InventoryChecker:
             if not isinstance(header, str) or not HEADER_NAME_RE.match(header):
                 self.error("%s.headers[%d]" % (where, index), "%r is not a header name (letters, digits and '-')" % (header,))
         if "max_age" in cors:
-            age = _as_int(cors["max_age"])
+            age = as_int(cors["max_age"])
             if age is None or not 0 <= age <= 86400:
                 self.error(where + ".max_age", "%r is not a whole number of seconds from 0 to 86400" % (cors["max_age"],))
 
@@ -515,8 +295,8 @@ class InventoryChecker:
                 elif not isinstance(url, str) or not VERIFY_URL_RE.match(url):
                     self.error(lwhere + ".verify_url", "%r is not an http(s):// or ws(s):// URL" % (url,))
             if "heartbeat_interval" in location:
-                beat = _as_int(location["heartbeat_interval"])
-                read = _as_int(location.get("read_timeout", preset(kind).get("read_timeout")))
+                beat = as_int(location["heartbeat_interval"])
+                read = as_int(location.get("read_timeout", preset(kind).get("read_timeout")))
                 if beat is None or not 1 <= beat <= MAX_TIMEOUT:
                     self.error(lwhere + ".heartbeat_interval",
                                "%r is not a whole number of seconds from 1 to %d" % (location["heartbeat_interval"], MAX_TIMEOUT))
@@ -524,27 +304,6 @@ class InventoryChecker:
                     self.error(lwhere + ".read_timeout",
                                "%d s is not longer than heartbeat_interval (%d s); nginx would close idle streams between "
                                "heartbeats, so raise read_timeout above %d" % (read, beat, beat))
-
-    def sticky(self, where, name):
-        """A socketio location's upstream NAME must keep each client on one server."""
-        index, upstream = self.present_upstreams[name]
-        servers = upstream.get("servers") if isinstance(upstream.get("servers"), list) else []
-        serving = [server for server in servers if not isinstance(server, dict)
-                   or (server.get("backup") is not True and server.get("down") is not True)]
-        balance = upstream.get("balance", "round_robin")
-        if len(serving) < 2 or balance not in BALANCE_METHODS:
-            return
-        need = "socketio needs every request of a session on one backend; upstream %r " % name
-        if balance not in STICKY_METHODS:
-            self.error(where, need + "has %d servers and balance %s: set balance: ip_hash (or hash with hash_key) on "
-                       "realtime_proxy_upstreams[%d]" % (len(serving), balance, index))
-            return
-        key = upstream.get("hash_key") if isinstance(upstream.get("hash_key"), dict) else {}
-        if key.get("source") == "uri" or (key.get("source") == "arg" and key.get("name") in SESSION_VARYING_ARGS):
-            self.error(where, need + "hashes over %s, which changes between the requests of one session (Engine.IO "
-                       "adds t=, sid= and transport= to them): hash over remote_addr, a cookie or a header, or set "
-                       "balance: ip_hash on realtime_proxy_upstreams[%d]"
-                       % ("the request URI" if key["source"] == "uri" else "the argument " + key["name"], index))
 
     def headers(self, where, headers, reserved):
         if not isinstance(headers, dict):
@@ -564,13 +323,13 @@ class InventoryChecker:
         def positive(name, low=1, high=1048576):
             if name not in settings:
                 return None
-            value = _as_int(settings.get(name))
+            value = as_int(settings.get(name))
             if value is None or not low <= value <= high:
                 self.error(name, "%r is not a whole number from %d to %d" % (settings.get(name), low, high))
             return value
 
         workers = settings.get("realtime_proxy_worker_processes", "auto")
-        if workers != "auto" and (_as_int(workers) is None or not 1 <= _as_int(workers) <= 1024):
+        if workers != "auto" and (as_int(workers) is None or not 1 <= as_int(workers) <= 1024):
             self.error("realtime_proxy_worker_processes", "%r is not 'auto' or a whole number from 1 to 1024" % (workers,))
         connections = positive("realtime_proxy_worker_connections", 16)
         nofile = positive("realtime_proxy_worker_rlimit_nofile", 32)

@@ -25,14 +25,17 @@ import socketio
 from aiohttp import web
 
 
-def make_app(name):
-    server = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*")
+def make_app(name, ping_interval=25):
+    server = socketio.AsyncServer(async_mode="aiohttp", cors_allowed_origins="*", ping_interval=ping_interval)
     app = web.Application()
     server.attach(app, socketio_path="socket.io")
 
     @server.on("echo")
     async def echo(sid, data):
-        return {"data": data, "backend": name, "transport": server.transport(sid)}
+        # The Engine.IO session of this Socket.IO one: python-socketio 5.7's
+        # server.transport(sid) looks the Socket.IO sid up among Engine.IO ones.
+        transport = server.eio.transport(server.manager.eio_sid_from_sid(sid, "/"))
+        return {"data": data, "backend": name, "transport": transport}
 
     return app
 
@@ -42,8 +45,11 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18112)
     parser.add_argument("--name", default="socketio")
+    parser.add_argument("--ping-interval", type=int, default=25,
+                        help="Engine.IO's pingInterval in seconds (25, its default); a client that leaves while "
+                             "polling waits up to this long for its last poll")
     args = parser.parse_args(argv)
-    web.run_app(make_app(args.name), host=args.host, port=args.port, shutdown_timeout=1.0, access_log=None,
+    web.run_app(make_app(args.name, args.ping_interval), host=args.host, port=args.port, shutdown_timeout=1.0, access_log=None,
                 print=lambda msg: print("socketio backend %s: listening on %s:%d" % (args.name, args.host, args.port),
                                         flush=True))
     return 0

@@ -409,7 +409,7 @@ def expected_forwarded_conf(merged):
     return conf
 
 
-def _serving(server):
+def serving(server):
     return not isinstance(server, dict) or not (server.get("backup") is True or server.get("down") is True)
 
 
@@ -426,7 +426,7 @@ def assert_socketio_sticky(merged):
             if location["type"] != "socketio":
                 continue
             upstream = upstreams[location["upstream"]]
-            if sum(map(_serving, upstream["servers"])) < 2:
+            if sum(map(serving, upstream["servers"])) < 2:
                 continue
             balance = upstream.get("balance", "round_robin")
             assert balance in ("ip_hash", "hash"), "socketio location %s accepted on %s balancing of upstream %s" % (

@@ -280,13 +280,18 @@ valid_verify_url = st.one_of(st.sampled_from(VERIFY_URL_POOL),
 
 
 @st.composite
-def locations(draw, names, resolvable):
+def locations(draw, names, resolvable, sticky_names=()):
     location = {
         "path": draw(field(valid_path)),
         # Every type of the preset table (vars/main.yml), so a new type is drawn too.
         "type": draw(field(st.sampled_from(location_types()), 1)),
-        "upstream": draw(field(upstream_ref(names), 1)),
     }
+    # A socketio location on several servers without sticky balancing is
+    # refused; mostly draw it on an upstream where it is not (STICKY_NAMES), so
+    # that inventories with one still render the rest of what they hold.
+    if location["type"] == "socketio" and sticky_names and draw(chance(85)):
+        names = sticky_names
+    location["upstream"] = draw(field(upstream_ref(names), 1))
     for key, high in (("read_timeout", 7 * 24 * 3600), ("send_timeout", 7 * 24 * 3600), ("connect_timeout", 600)):
         if draw(chance(25)):
             location[key] = draw(field(int_or_digits(1, high)))
@@ -535,13 +540,13 @@ def tls_values(draw, resolvable, material):
 
 
 @st.composite
-def sites(draw, names, resolvable, material=None):
+def sites(draw, names, resolvable, material=None, sticky_names=()):
     site = {
         "name": draw(field(valid_name)),
         "listen": draw(field(distinct_lists(field(listen_values(resolvable) if resolvable else
                                             hostile_mix(listen_values(False), (1, ipv6_scoped), valid_weight=19)),
                                             str, min_size=1, max_size=3), 1)),
-        "locations": draw(distinct_lists(locations(names, resolvable), _by("path"), min_size=1, max_size=3)),
+        "locations": draw(distinct_lists(locations(names, resolvable, sticky_names), _by("path"), min_size=1, max_size=3)),
     }
     if draw(chance(66)):
         site["server_name"] = draw(field(st.one_of(valid_server_name,
@@ -578,6 +583,16 @@ valid_rate = weighted((3, st.builds(lambda n, unit: "%d%s" % (n, unit), st.integ
                                     st.sampled_from(["r/s", "r/m"]))), (1, st.just("")))
 
 
+def socketio_ready(upstream):
+    """Whether a socketio location may use UPSTREAM: one serving server, or sticky balancing."""
+    servers = upstream.get("servers") if isinstance(upstream.get("servers"), list) else []
+    if sum(map(expected_mod.serving, servers)) < 2:
+        return True
+    return upstream.get("balance") == "ip_hash" or (
+        upstream.get("balance") == "hash" and isinstance(upstream.get("hash_key"), dict)
+        and upstream["hash_key"].get("source") in ("remote_addr", "cookie", "header"))
+
+
 @st.composite
 def inventories(draw, resolvable=False, material=None):
     inventory = {}
@@ -590,7 +605,8 @@ def inventories(draw, resolvable=False, material=None):
     names = [u["name"] for u in ups if isinstance(u, dict) and isinstance(u.get("name"), str)
              and u.get("state", "present") == "present"]
     inventory["realtime_proxy_upstreams"] = ups
-    inventory["realtime_proxy_sites"] = draw(distinct_lists(sites(names, resolvable, material), _by("name"),
+    sticky_names = [u["name"] for u in ups if isinstance(u, dict) and u.get("name") in names and socketio_ready(u)]
+    inventory["realtime_proxy_sites"] = draw(distinct_lists(sites(names, resolvable, material, sticky_names), _by("name"),
                                                             min_size=draw(weighted((4, st.just(1)), (1, st.just(0)))),
                                                             max_size=3))
     if draw(hostile_chance(5)):  # the whole variable of a wrong type

@@ -39,14 +39,14 @@ def free_port(exclude=()):
 
 
 class Backend:
-    def __init__(self, port, name, log_path, script=BACKEND):
+    def __init__(self, port, name, log_path, script=BACKEND, extra_args=()):
         self.port, self.name, self.log_path = port, name, log_path
         self.base = "http://%s:%d" % (HOST, port)
         self.ws_base = "ws://%s:%d" % (HOST, port)
         self.python = os.environ.get("REALTIME_TESTKIT_BACKEND_PYTHON", sys.executable)
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [self.python, str(script), "--host", HOST, "--port", str(port), "--name", name],
+            [self.python, str(script), "--host", HOST, "--port", str(port), "--name", name, *extra_args],
             stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready(10.0)
 

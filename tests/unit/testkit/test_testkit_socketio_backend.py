@@ -12,7 +12,9 @@ from conftest import SOCKETIO_BACKEND, Backend, free_port
 
 @pytest.fixture
 def socketio_backend(tmp_path):
-    b = Backend(free_port(), "sio-unit", tmp_path / "socketio.log", script=SOCKETIO_BACKEND)
+    # A short pingInterval: a polling client's disconnect waits for its last poll.
+    b = Backend(free_port(), "sio-unit", tmp_path / "socketio.log", script=SOCKETIO_BACKEND,
+                extra_args=("--ping-interval", "2"))
     yield b
     b.stop()
 
