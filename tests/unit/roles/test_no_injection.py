@@ -361,10 +361,10 @@ def server_values(draw, resolvable, balance):
     for key, low, high in SERVER_NUMBERS:
         if draw(chance(30)):
             server[key] = draw(field(bounded(low, high), 1))
-    if draw(hostile_chance(50) if balance in ("ip_hash", "hash") else chance(12)):
-        server["backup"] = draw(field(st.booleans(), 1))
-    if draw(chance(10)):
-        server["down"] = draw(field(st.booleans(), 1))
+    if draw(hostile_chance(8) if balance in ("ip_hash", "hash") else chance(20)):
+        server["backup"] = draw(field(st.sampled_from([True, False]), 1))
+    if draw(chance(20)):
+        server["down"] = draw(field(st.sampled_from([True, False]), 1))
     if draw(hostile_chance(3)):
         server[draw(st.sampled_from(["slow_start", "Weight", "resolve"]))] = draw(hostile_string)
     if draw(hostile_chance(3)):
@@ -391,8 +391,8 @@ def hash_keys(draw):
             key["name"] = draw(field(hostile_mix(valid_hash_name[source], (3, other)), 1))
     elif draw(hostile_chance(10)):
         key["name"] = draw(field(valid_hash_name["cookie"], 1))
-    if draw(chance(50)):
-        key["consistent"] = draw(field(st.booleans(), 1))
+    if draw(chance(70)):
+        key["consistent"] = draw(field(weighted((2, st.just(True)), (1, st.just(False))), 1))
     if draw(hostile_chance(3)):
         key[draw(st.sampled_from(["variable", "Source"]))] = draw(hostile_string)
     return key
@@ -420,14 +420,16 @@ def next_upstreams(draw):
 
 @st.composite
 def upstreams(draw, resolvable):
-    balance = draw(weighted((1, st.just(None)), (1, st.sampled_from(BALANCE_METHODS))))
+    # hash has the most to get right (its key), so it comes up most.
+    balance = draw(weighted((2, st.just(None)), (3, st.just("hash")),
+                            *[(1, st.just(method)) for method in BALANCE_METHODS if method != "hash"]))
     upstream = {"name": draw(field(valid_name))}
     if balance is not None:
         upstream["balance"] = draw(field(st.just(balance), 1))
     upstream["servers"] = draw(field(st.lists(field(server_values(resolvable, balance), 1), min_size=1, max_size=3), 1))
     if draw(chance(95) if balance == "hash" else hostile_chance(3)):
         upstream["hash_key"] = draw(field(hash_keys(), 1))
-    if draw(chance(25)):
+    if draw(chance(30)):
         upstream["next_upstream"] = draw(field(next_upstreams(), 1))
     if draw(st.booleans()):
         upstream["keepalive"] = draw(field(st.one_of(int_or_digits(1, 65535), st.none())))

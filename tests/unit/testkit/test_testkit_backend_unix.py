@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import pathlib
 import signal
 import socket
 import stat
@@ -14,7 +15,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import unix_connect
 
-from conftest import BACKEND
+BACKEND = pathlib.Path(__file__).resolve().parents[2] / "realtime_testkit" / "backend.py"
 
 
 @pytest.fixture(name="unix_backend")
