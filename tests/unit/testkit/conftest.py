@@ -113,3 +113,13 @@ def start_backend(tmp_path, backend):
     yield start
     for b in started:
         b.stop()
+
+
+@pytest.fixture
+def socketio_backend(tmp_path):
+    """socketio_backend.py on a free port. A short pingInterval (2 s): a client
+    that leaves while polling waits for its last poll."""
+    b = Backend(free_port(), "sio-unit", tmp_path / "socketio.log", script=SOCKETIO_BACKEND,
+                extra_args=("--ping-interval", "2"))
+    yield b
+    b.stop()

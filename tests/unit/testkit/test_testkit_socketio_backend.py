@@ -1,22 +1,11 @@
 """tests/realtime_testkit/socketio_backend.py: the Socket.IO server the socketio
 scenario runs twice behind nginx. Run as a subprocess, as in the containers,
-with the controller's python-socketio client (polling first, then the upgrade)."""
+with the controller's python-socketio client (polling first, then the upgrade).
+The socketio_backend fixture is in conftest.py."""
 
 import asyncio
 
-import pytest
 import socketio
-
-from conftest import SOCKETIO_BACKEND, Backend, free_port
-
-
-@pytest.fixture
-def socketio_backend(tmp_path):
-    # A short pingInterval: a polling client's disconnect waits for its last poll.
-    b = Backend(free_port(), "sio-unit", tmp_path / "socketio.log", script=SOCKETIO_BACKEND,
-                extra_args=("--ping-interval", "2"))
-    yield b
-    b.stop()
 
 
 async def _session(url, transports, messages):
