@@ -15,6 +15,9 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import UPSTREAM_KEYS, UpstreamChecks
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_values import (
+    FILE_PATH_HELP, FILE_PATH_RE, HOST_LABEL, MAX_TIMEOUT, as_int, check_host_port, port_ok)
 from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, suboption_names
 
 STATES = ("present", "absent")
@@ -22,8 +25,6 @@ STATES = ("present", "absent")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 NAME_HELP = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
 
-HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOSTNAME_RE = re.compile(r"^%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
 SERVER_NAME_RE = re.compile(r"^(?:\*\.)?%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
 SERVER_NAME_HELP = "a host name such as app.example.com, a wildcard such as *.example.com, or '_'"
 
@@ -39,70 +40,19 @@ HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{0,1024}\Z')
 HEADER_VALUE_FORBIDDEN = set('"\\${}')
 HEADER_VALUE_HELP = "printable ASCII up to 1024 characters without \" \\ $ { or }"
 
-MAX_TIMEOUT = 7 * 24 * 3600
 TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
 
 # Option names come from the role's argument spec (see _role_data).
 SITE_KEYS = suboption_names("realtime_proxy_sites")
-UPSTREAM_KEYS = suboption_names("realtime_proxy_upstreams")
 LOCATION_KEYS = suboption_names("realtime_proxy_sites", "locations")
 TLS_KEYS = suboption_names("realtime_proxy_sites", "tls")
 CORS_KEYS = suboption_names("realtime_proxy_sites", "locations", "cors")
 VERIFY_URL_RE = re.compile(r"^(?:https?|wss?)://[A-Za-z0-9.\[\]:-]+(?:/[A-Za-z0-9._~%/@:+,=!*&?-]*)?\Z")
 ORIGIN_RE = re.compile(r"^https?://%s(?:\.%s)*(?::[0-9]{1,5})?\Z" % (HOST_LABEL, HOST_LABEL))
 ORIGIN_HELP = "an origin such as https://app.example.com or http://localhost:8080 (scheme, host and optional port)"
-FILE_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]+\Z")
-FILE_PATH_HELP = "an absolute path of letters, digits and . _ @ + - (no '..')"
 METHOD_RE = re.compile(r"^[A-Z]{1,20}\Z")
 RATE_RE = re.compile(r"^[1-9][0-9]{0,6}r/[sm]\Z")
 CIPHER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}\Z")
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _as_int(value):
-    """An int, or a string of digits (inventory from INI files), else None."""
-    if _is_int(value):
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 10:
-        return int(value)
-    return None
-
-
-def _port_ok(text):
-    port = _as_int(text)
-    return port is not None and 1 <= port <= 65535
-
-
-def check_host_port(value, allow_port_only=False):
-    """None when VALUE is a safe listen or server address, else why not."""
-    if allow_port_only and _is_int(value):
-        return None if 1 <= value <= 65535 else "a port must be 1 to 65535"
-    if not isinstance(value, str):
-        return "must be a string \"host:port\"" + (" or a port number" if allow_port_only else "")
-    if allow_port_only and value.isascii() and value.isdigit():
-        return None if _port_ok(value) else "a port must be 1 to 65535"
-    if value.startswith("["):
-        host, sep, port = value[1:].partition("]:")
-        if not sep:
-            return "an IPv6 address must be written \"[address]:port\""
-        if not re.match(r"^[0-9A-Fa-f:.]+\Z", host):
-            return "'%s' is not an IPv6 address (zone ids such as %%eth0 are not supported)" % host
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError:
-            return "'%s' is not an IPv6 address" % host
-    else:
-        host, sep, port = value.rpartition(":")
-        if not sep:
-            return "must be \"host:port\"" + (" or a port number" if allow_port_only else "")
-        if not (host == "*" and allow_port_only) and not HOSTNAME_RE.match(host):
-            return "'%s' is not an IPv4 address or host name" % host
-    if not (port.isascii() and port.isdigit()) or not _port_ok(port):
-        return "the port must be 1 to 65535"
-    return None
 
 
 def listen_key(value):
@@ -116,10 +66,13 @@ def listen_key(value):
     return (host.lower(), int(port))
 
 
-class InventoryChecker:
-    """Collects every problem in one pass, so a user fixes them all at once."""
+class InventoryChecker(UpstreamChecks):
+    """Collects every problem in one pass, so a user fixes them all at once.
+
+    The checks of realtime_proxy_upstreams are in UpstreamChecks (_inventory_upstreams)."""
 
     def __init__(self):
+        super().__init__()
         self.errors = []
         # (address, port) -> ("plain" or "TLS", where), across all present sites.
         self.sockets = {}
@@ -148,40 +101,9 @@ class InventoryChecker:
         return state
 
     def timeout(self, where, value):
-        seconds = _as_int(value)
+        seconds = as_int(value)
         if seconds is None or not 1 <= seconds <= MAX_TIMEOUT:
             self.error(where, "%r is not a whole number of seconds from 1 to %d" % (value, MAX_TIMEOUT))
-
-    # -- upstreams ------------------------------------------------------------
-    def upstreams(self, upstreams):
-        var = "realtime_proxy_upstreams"
-        present = set()
-        if not isinstance(upstreams, list):
-            self.error(var, "must be a list of upstreams")
-            return present
-        seen = set()
-        for index, upstream in enumerate(upstreams):
-            where = "%s[%d]" % (var, index)
-            if not isinstance(upstream, dict):
-                self.error(where, "must be a mapping with name and servers")
-                continue
-            self.unknown_keys(where, upstream, UPSTREAM_KEYS)
-            name = self.name(where + ".name", upstream.get("name"), seen)
-            if self.state(where, upstream) == "present" and name:
-                present.add(name)
-            servers = upstream.get("servers")
-            if not isinstance(servers, list) or not servers:
-                self.error(where + ".servers", "must be a non-empty list of \"host:port\" strings")
-            else:
-                for sindex, server in enumerate(servers):
-                    problem = check_host_port(server)
-                    if problem:
-                        self.error("%s.servers[%d]" % (where, sindex), "%r: %s" % (server, problem))
-            if upstream.get("keepalive") is not None:
-                keepalive = _as_int(upstream["keepalive"])
-                if keepalive is None or not 1 <= keepalive <= 65535:
-                    self.error(where + ".keepalive", "%r is not a whole number from 1 to 65535" % (upstream["keepalive"],))
-        return present
 
     # -- sites ----------------------------------------------------------------
     def sites(self, sites, upstream_names):
@@ -242,7 +164,7 @@ class InventoryChecker:
         elif tls.get("redirect") and not site.get("listen"):
             self.error(where + ".redirect", "needs plain ports in the site's listen to redirect from")
         if "hsts_max_age" in tls:
-            age = _as_int(tls["hsts_max_age"])
+            age = as_int(tls["hsts_max_age"])
             if age is None or not 0 <= age <= 63072000:
                 self.error(where + ".hsts_max_age", "%r is not a whole number of seconds from 0 to 63072000" % (tls["hsts_max_age"],))
 
@@ -258,7 +180,7 @@ class InventoryChecker:
             if allow_star and origin == "*":
                 continue
             port = origin.rsplit(":", 1)[-1] if isinstance(origin, str) and origin.count(":") == 2 else "80"
-            if not isinstance(origin, str) or not ORIGIN_RE.match(origin) or not _port_ok(port):
+            if not isinstance(origin, str) or not ORIGIN_RE.match(origin) or not port_ok(port):
                 self.error("%s[%d]" % (where, index), "%r is not %s" % (origin, ORIGIN_HELP))
             elif origin.lower() in seen:
                 self.error("%s[%d]" % (where, index), "%r is listed twice (origins are compared ignoring case)" % origin)
@@ -283,7 +205,7 @@ class InventoryChecker:
             if not isinstance(header, str) or not HEADER_NAME_RE.match(header):
                 self.error("%s.headers[%d]" % (where, index), "%r is not a header name (letters, digits and '-')" % (header,))
         if "max_age" in cors:
-            age = _as_int(cors["max_age"])
+            age = as_int(cors["max_age"])
             if age is None or not 0 <= age <= 86400:
                 self.error(where + ".max_age", "%r is not a whole number of seconds from 0 to 86400" % (cors["max_age"],))
 
@@ -346,28 +268,38 @@ class InventoryChecker:
             if upstream_names is not None and (not isinstance(upstream, str) or upstream not in upstream_names):
                 known = ", ".join(sorted(upstream_names)) or "none"
                 self.error(lwhere + ".upstream", "%r is not a present upstream in realtime_proxy_upstreams (defined: %s)" % (upstream, known))
+            elif kind == "socketio" and upstream_names is not None:
+                self.sticky(lwhere + ".upstream", upstream)
             for key in TIMEOUT_KEYS:
                 if key in location:
                     self.timeout("%s.%s" % (lwhere, key), location[key])
             reserved = [name.lower() for name in preset(kind).get("headers", {})]
             self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), reserved)
             if "allowed_origins" in location:
-                if kind != "websocket":
-                    self.error(lwhere + ".allowed_origins", "applies to websocket locations; use cors on %s locations" % kind)
+                if kind not in ("websocket", "socketio"):
+                    self.error(lwhere + ".allowed_origins", "applies to websocket and socketio locations; use cors on %s "
+                               "locations" % kind)
                 self.origins(lwhere + ".allowed_origins", location["allowed_origins"])
             if "cors" in location:
                 if kind == "websocket":
                     self.error(lwhere + ".cors", "browsers do not apply CORS to WebSocket; use allowed_origins")
+                elif kind == "socketio":
+                    self.error(lwhere + ".cors", "a Socket.IO server answers CORS itself (cors_allowed_origins); "
+                               "use allowed_origins for nginx to refuse other origins")
                 self.cors(lwhere + ".cors", location["cors"])
             if "verify_url" in location:
                 url = location["verify_url"]
-                if kind == "http":
+                if kind == "socketio":
+                    self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change; "
+                               "the probe does not speak Socket.IO (Engine.IO), so check a socketio location with a "
+                               "Socket.IO client")
+                elif kind not in ("sse", "websocket"):
                     self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change")
                 elif not isinstance(url, str) or not VERIFY_URL_RE.match(url):
                     self.error(lwhere + ".verify_url", "%r is not an http(s):// or ws(s):// URL" % (url,))
             if "heartbeat_interval" in location:
-                beat = _as_int(location["heartbeat_interval"])
-                read = _as_int(location.get("read_timeout", preset(kind).get("read_timeout")))
+                beat = as_int(location["heartbeat_interval"])
+                read = as_int(location.get("read_timeout", preset(kind).get("read_timeout")))
                 if beat is None or not 1 <= beat <= MAX_TIMEOUT:
                     self.error(lwhere + ".heartbeat_interval",
                                "%r is not a whole number of seconds from 1 to %d" % (location["heartbeat_interval"], MAX_TIMEOUT))
@@ -420,13 +352,13 @@ class InventoryChecker:
         def positive(name, low=1, high=1048576):
             if name not in settings:
                 return None
-            value = _as_int(settings.get(name))
+            value = as_int(settings.get(name))
             if value is None or not low <= value <= high:
                 self.error(name, "%r is not a whole number from %d to %d" % (settings.get(name), low, high))
             return value
 
         workers = settings.get("realtime_proxy_worker_processes", "auto")
-        if workers != "auto" and (_as_int(workers) is None or not 1 <= _as_int(workers) <= 1024):
+        if workers != "auto" and (as_int(workers) is None or not 1 <= as_int(workers) <= 1024):
             self.error("realtime_proxy_worker_processes", "%r is not 'auto' or a whole number from 1 to 1024" % (workers,))
         connections = positive("realtime_proxy_worker_connections", 16)
         nofile = positive("realtime_proxy_worker_rlimit_nofile", 32)

@@ -18,7 +18,11 @@ Endpoints (all paths are matched by prefix so any nginx location layout works):
   a request that is not a valid handshake gets 400.
 * ``GET /_backend/seen``  the last 200 requests that reached this process, so a
   test can prove what nginx forwarded (or stripped, e.g. ``Upgrade: h2c``).
-* anything else      JSON mirror of path, method and headers.
+* anything else      JSON mirror of path, method and headers, with the
+  backend's ``--name`` (as SSE events carry it too), so a test behind a
+  balanced upstream sees which backend answered.
+
+``--unix PATH`` listens on a Unix socket (mode 0666) instead of a TCP port.
 
 Header names are reported as they arrived on the wire (nginx sends them in the
 case used by ``proxy_set_header``); duplicated headers are joined with ", ".
@@ -28,6 +32,9 @@ import argparse
 import asyncio
 import collections
 import json
+import os
+import socket
+import stat
 import sys
 import time
 
@@ -214,18 +221,39 @@ def make_app(name):
     return app
 
 
+def unix_listener(path):
+    """A listening socket at PATH that any local user may connect to (a proxy
+    usually runs as another user). A stale socket file from a killed run is
+    replaced; any other file there is left alone (the bind fails)."""
+    if os.path.exists(path) and stat.S_ISSOCK(os.lstat(path).st_mode):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    os.chmod(path, 0o666)
+    sock.listen(1024)
+    return sock
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=18111)
     parser.add_argument("--name", default="backend")
+    parser.add_argument("--unix", metavar="PATH",
+                        help="listen on this Unix socket instead of --host/--port (made writable for all, "
+                             "so a proxy running as another user can connect)")
     args = parser.parse_args(argv)
+    if args.unix:
+        where = {"sock": unix_listener(args.unix)}
+        shown = "unix:%s" % args.unix
+    else:
+        where = {"host": args.host, "port": args.port}
+        shown = "%s:%d" % (args.host, args.port)
     # run_app turns SIGTERM/SIGINT into a graceful exit; a short shutdown
     # timeout keeps endless streams from delaying it by the default 60 s.
-    web.run_app(make_app(args.name), host=args.host, port=args.port,
-                shutdown_timeout=1.0, access_log=None,
-                print=lambda msg: print("backend %s: listening on %s:%d" % (
-                    args.name, args.host, args.port), flush=True))
+    web.run_app(make_app(args.name), shutdown_timeout=1.0, access_log=None,
+                print=lambda msg: print("backend %s: listening on %s" % (args.name, shown), flush=True),
+                **where)
     return 0
 
 

@@ -14,7 +14,7 @@ headers, default timeouts and the HTTP/2 form of the installed nginx
 because they are inputs of the role, like the inventory. A site file holds, in this order:
 
 * the http-level maps of its locations (``allowed_origins`` of a websocket
-  location; ``cors`` origins and, with credentials, the credentials map), each
+  or socketio location; ``cors`` origins and, with credentials, the credentials map), each
   named with the location's suffix (sha1 of the site name, first 10 hex
   digits, ``_`` and the location's 1-based index);
 * with ``tls.redirect``, a server on the plain ports that only returns 301 to
@@ -25,6 +25,28 @@ because they are inputs of the role, like the inventory. A site file holds, in t
   Each location repeats HSTS (an add_header in a location hides the server's),
   answers CORS preflights in an ``if`` (which repeats HSTS too, for the same
   reason) and refuses foreign WebSocket origins with 403.
+
+Socket.IO (``type: socketio``), from its spec: Engine.IO polls over HTTP and
+upgrades to WebSocket on the same path, so the location has the websocket
+type's Upgrade/Connection headers and unbuffered, uncached responses. Its
+Origin rule differs from websocket's: a request with an Origin passes only
+with a listed one, and a request without one passes only when it is not a
+WebSocket handshake (a same-origin polling GET carries none). So its origin
+map sends the empty Origin to ``$realtime_proxy_not_websocket``, which the
+shared http.d/connection_upgrade.conf defines as 1 exactly when
+``$realtime_proxy_upgrade`` (the forwarded websocket token) is empty. And
+every request of a session must reach one backend: an accepted inventory
+never has a socketio location on an upstream of several serving servers
+without ip_hash or hash (``assert_socketio_sticky``).
+
+An upstream file holds the balancing method (none for round robin;
+``least_conn``, ``ip_hash``, or ``hash`` with the nginx variable of
+``hash_key`` and ``consistent``), one ``server`` per entry with its
+parameters (``weight=``, ``max_conns=``, ``max_fails=``, ``fail_timeout=Ns``,
+``backup``, ``down``) and ``keepalive``. Every location that uses an upstream
+with ``next_upstream`` gets ``proxy_next_upstream`` (its conditions),
+``proxy_next_upstream_tries`` and ``proxy_next_upstream_timeout`` (seconds),
+each only when given.
 
 ``heartbeat_interval`` and ``verify_url`` only take part in validation: they
 change nothing rendered.
@@ -56,6 +78,7 @@ TYPE_HEADERS = {
     "http": {"Connection": ""},
     "sse": {"Connection": ""},
     "websocket": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$connection_upgrade"},
+    "socketio": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$connection_upgrade"},
 }
 
 TYPE_EXTRA = {
@@ -68,7 +91,17 @@ TYPE_EXTRA = {
         ("add_header", ("X-Accel-Buffering", "no", "always")),
     ],
     "websocket": [],
+    "socketio": [
+        ("proxy_buffering", ("off",)),
+        ("proxy_cache", ("off",)),
+    ],
 }
+
+# Location types whose allowed_origins refuse requests with 403.
+ORIGIN_CHECKED_TYPES = ("websocket", "socketio")
+# The variable that is 1 for a request that is not a WebSocket handshake.
+NOT_WEBSOCKET = "$realtime_proxy_not_websocket"
+
 
 
 def d(name, *args, block=None):
@@ -137,8 +170,9 @@ def expected_maps(location, location_suffix):
     """The http-level maps one location needs (before the site's servers)."""
     out = []
     if location.get("allowed_origins"):
+        no_origin = [d("", NOT_WEBSOCKET)] if location["type"] == "socketio" else []
         out.append(d("map", "$http_origin", "$realtime_proxy_origin_ok_" + location_suffix,
-                     block=[d("default", "0")] + [d(origin, "1") for origin in location["allowed_origins"]]))
+                     block=[d("default", "0")] + no_origin + [d(origin, "1") for origin in location["allowed_origins"]]))
     cors = location.get("cors")
     if cors:
         if cors["origins"] == ["*"]:
@@ -164,10 +198,11 @@ def expected_location(location, merged, site=None, location_suffix=None):
     for name, value in (location.get("proxy_headers") or {}).items():
         headers[name.lower()] = (name, value)
     block = []
-    if kind == "websocket" and location.get("allowed_origins"):
+    if kind in ORIGIN_CHECKED_TYPES and location.get("allowed_origins"):
         block.append(d("if", "$realtime_proxy_origin_ok_" + location_suffix, "=", "0", block=[d("return", "403")]))
     block += [d("proxy_pass", "http://%s" % location["upstream"]), d("proxy_http_version", "1.1")]
     block += [d("proxy_set_header", name, value) for name, value in headers.values()]
+    block += _next_upstream(merged, location["upstream"])
     block += [
         d("proxy_connect_timeout", "%ss" % location.get("connect_timeout", merged["realtime_proxy_connect_timeout"])),
         d("proxy_read_timeout", "%ss" % location.get("read_timeout", preset["read_timeout"])),
@@ -236,11 +271,68 @@ def expected_tls_files(settings):
     return files
 
 
+# nginx's hash key for each hash_key source (ngx_http_upstream_hash_module,
+# with the variables of ngx_http_core_module): cookie_, arg_ and http_ are
+# prefix variables, and a header's variable is its name lowercased with '-'
+# as '_'.
+HASH_VARIABLES = {
+    "remote_addr": lambda name: "$remote_addr",
+    "uri": lambda name: "$request_uri",
+    "cookie": lambda name: "$cookie_" + name,
+    "arg": lambda name: "$arg_" + name,
+    "header": lambda name: "$http_" + name.lower().replace("-", "_"),
+}
+
+
+def _balance(upstream):
+    """The balancing directive: none for round robin (nginx's default)."""
+    method = upstream.get("balance", "round_robin")
+    if method in ("least_conn", "ip_hash"):
+        return [d(method)]
+    if method == "hash":
+        key = upstream["hash_key"]
+        flags = ("consistent",) if key.get("consistent", False) else ()
+        return [d("hash", HASH_VARIABLES[key["source"]](key.get("name")), *flags)]
+    assert method == "round_robin", method
+    return []
+
+
+def _server(server):
+    """One `server` directive: the address, then its parameters as
+    ngx_http_upstream_module documents them (NAME=VALUE, fail_timeout in
+    seconds, backup and down as flags)."""
+    if not isinstance(server, dict):
+        return d("server", server)
+    params = ["%s=%s" % (key, server[key]) for key in ("weight", "max_conns", "max_fails") if key in server]
+    if "fail_timeout" in server:
+        params.append("fail_timeout=%ss" % server["fail_timeout"])
+    params += [flag for flag in ("backup", "down") if server.get(flag, False)]
+    return d("server", server["address"], *params)
+
+
 def expected_upstream(upstream):
-    block = [d("server", server) for server in upstream["servers"]]
+    block = _balance(upstream) + [_server(server) for server in upstream["servers"]]
     if upstream.get("keepalive") is not None:
         block.append(d("keepalive", str(upstream["keepalive"])))
     return [d("upstream", upstream["name"], block=block)]
+
+
+def _next_upstream(merged, name):
+    """The proxy_next_upstream directives of a location whose upstream is NAME."""
+    for upstream in merged["realtime_proxy_upstreams"]:
+        if upstream["name"] == name and upstream.get("state", "present") == "present":
+            break
+    else:
+        raise AssertionError("no present upstream %r" % name)
+    value = upstream.get("next_upstream") or {}
+    out = []
+    if "conditions" in value:
+        out.append(d("proxy_next_upstream", *value["conditions"]))
+    if "tries" in value:
+        out.append(d("proxy_next_upstream_tries", str(value["tries"])))
+    if "timeout" in value:
+        out.append(d("proxy_next_upstream_timeout", "%ss" % value["timeout"]))
+    return out
 
 
 # Globals that the property test varies, and the nginx.conf directive each
@@ -317,9 +409,48 @@ def expected_forwarded_conf(merged):
     return conf
 
 
+def serving(server):
+    return not isinstance(server, dict) or not (server.get("backup") is True or server.get("down") is True)
+
+
+def assert_socketio_sticky(merged):
+    """No accepted socketio location spreads one session over several servers."""
+    upstreams = {}
+    for upstream in merged["realtime_proxy_upstreams"]:
+        if upstream.get("state", "present") == "present":
+            upstreams.setdefault(upstream["name"], upstream)
+    for site in merged["realtime_proxy_sites"]:
+        if site.get("state", "present") != "present":
+            continue
+        for location in site["locations"]:
+            if location["type"] != "socketio":
+                continue
+            upstream = upstreams[location["upstream"]]
+            if sum(map(serving, upstream["servers"])) < 2:
+                continue
+            balance = upstream.get("balance", "round_robin")
+            assert balance in ("ip_hash", "hash"), "socketio location %s accepted on %s balancing of upstream %s" % (
+                location["path"], balance, upstream["name"])
+            key = upstream.get("hash_key") or {}
+            varies = key.get("source") == "uri" or (key.get("source") == "arg" and key.get("name") in ("t", "sid", "transport"))
+            assert not varies, "socketio location %s accepted on a hash key that changes within a session: %r" % (
+                location["path"], key)
+
+
+def assert_not_websocket_map():
+    """The shared map socketio origin maps rely on: 1 exactly when no websocket token is forwarded."""
+    conf = _baseline()["realtime_proxy/http.d/connection_upgrade.conf"]
+    want = d("map", "$realtime_proxy_upgrade", NOT_WEBSOCKET, block=[d("default", "0"), d("", "1")])
+    assert [item for item in conf if item[:2] == want[:2]] == [want], conf
+
+
 def expected_tree(settings):
     """{relative path: directive list} for an inventory the checks accept."""
     merged = merged_variables(settings)
+    assert_socketio_sticky(merged)
+    if any(location["type"] == "socketio" and location.get("allowed_origins")
+           for site in merged["realtime_proxy_sites"] for location in site["locations"]):
+        assert_not_websocket_map()
     tree = {}
     for item in files_for(settings):
         if item["template"] == "nginx.conf.j2":

@@ -15,7 +15,7 @@ import yaml
 
 from realtime_testkit.render import REPO_ROOT, public_variables
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils import _inventory, _role_data
+from ansible_collections.realtime.nginx.plugins.plugin_utils import _inventory, _inventory_upstreams, _inventory_values, _role_data
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
 
@@ -91,10 +91,36 @@ def test_readme_preset_table_quotes_the_presets(presets):
 def test_option_names_of_the_checks_are_the_spec(options):
     sites = options["realtime_proxy_sites"]["options"]
     assert _inventory.SITE_KEYS == set(sites)
-    assert _inventory.UPSTREAM_KEYS == set(options["realtime_proxy_upstreams"]["options"])
+    assert _inventory_upstreams.UPSTREAM_KEYS == set(options["realtime_proxy_upstreams"]["options"])
     assert _inventory.LOCATION_KEYS == set(sites["locations"]["options"])
     assert _inventory.TLS_KEYS == set(sites["tls"]["options"])
     assert _inventory.CORS_KEYS == set(sites["locations"]["options"]["cors"]["options"])
+    upstreams = options["realtime_proxy_upstreams"]["options"]
+    assert _inventory_upstreams.SERVER_KEYS == set(upstreams["servers"]["options"])
+    assert _inventory_upstreams.HASH_KEY_KEYS == set(upstreams["hash_key"]["options"])
+    assert _inventory_upstreams.NEXT_UPSTREAM_KEYS == set(upstreams["next_upstream"]["options"])
+    assert _inventory_upstreams.BALANCE_METHODS == tuple(upstreams["balance"]["choices"])
+    assert _inventory_upstreams.HASH_SOURCES == tuple(upstreams["hash_key"]["options"]["source"]["choices"])
+    assert _inventory_upstreams.NEXT_UPSTREAM_CONDITIONS == tuple(upstreams["next_upstream"]["options"]["conditions"]["choices"])
+
+
+def test_server_parameter_docs_quote_the_checks(options):
+    # The ranges the descriptions give are the ones the checks enforce.
+    servers = options["realtime_proxy_upstreams"]["options"]["servers"]["options"]
+    for key, low, high in _inventory_upstreams.SERVER_NUMBERS:
+        if key == "fail_timeout":
+            continue  # seconds, as every timeout (1 to MAX_TIMEOUT)
+        text = " ".join(servers[key]["description"])
+        assert "%d to %d" % (low, high) in text, (key, text)
+    assert _inventory_upstreams.SERVER_NUMBERS[2] == ("fail_timeout", 1, _inventory_values.MAX_TIMEOUT)
+
+
+def test_every_new_upstream_option_has_version_added_and_an_example(options):
+    upstreams = options["realtime_proxy_upstreams"]["options"]
+    for name in ("servers", "balance", "hash_key", "next_upstream"):
+        assert upstreams[name].get("version_added") == "0.2.0", name
+    for name in ("servers", "hash_key", "next_upstream"):
+        assert any(line.startswith("Example: V(") for line in upstreams[name]["description"]), name
 
 
 def test_reserved_headers_are_the_presets(presets):

@@ -3,7 +3,9 @@
 Hypothesis draws inventories from valid alphabets mixed with hostile material
 (nginx syntax characters, quotes, '$', backslashes, control characters, NUL,
 non-ASCII and non-ASCII digits, path tricks, very long strings, wrong types).
-They cover every inventory field: upstreams, sites (listen, server_name,
+They cover every inventory field: upstreams (servers as strings, Unix
+sockets or mappings with weight, max_conns, max_fails, fail_timeout, backup
+and down; balance and hash_key; next_upstream), sites (listen, server_name,
 default_server, state, tls: listen, certificate paths or PEM text, redirect,
 hsts_max_age), locations (type, timeouts, proxy_headers, allowed_origins,
 cors: origins or '*', credentials, methods, headers, max_age;
@@ -22,7 +24,9 @@ templates (render_tree):
    derived from the inventory (realtime_proxy_expected): per location the
    preset of its type, its proxy_headers, HSTS, CORS and the Origin check,
    per site its maps, redirect server, listen/ssl/server_name, certificate
-   and limits, per upstream its servers/keepalive, nginx.conf and
+   and limits, the next_upstream directives of the location's upstream, per
+   upstream its balancing method, servers with their parameters and
+   keepalive, nginx.conf and
    forwarded.conf from the globals. One extra directive, block or a changed
    argument is an injection;
 3. every argument is printable ASCII, which is what the checks promise for
@@ -67,8 +71,13 @@ from realtime_testkit.render import PathEscape, inventory_check, render_tree, se
 
 import realtime_proxy_expected as expected_mod
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types
+
 FIXED_SEED = 20251125
 FAST_EXAMPLES = int(os.environ.get("REALTIME_PROPERTY_EXAMPLES", "200"))
+# The fixed run must render every one of FEATURES (each location type, each
+# balancing method), which takes more examples than the random run.
+FIXED_EXAMPLES = int(os.environ.get("REALTIME_PROPERTY_EXAMPLES", "400"))
 NGINX_EXAMPLES = int(os.environ.get("REALTIME_PROPERTY_NGINX_EXAMPLES", "75"))
 NGINX = pathlib.Path(render.NGINX)
 
@@ -271,21 +280,27 @@ valid_verify_url = st.one_of(st.sampled_from(VERIFY_URL_POOL),
 
 
 @st.composite
-def locations(draw, names, resolvable):
+def locations(draw, names, resolvable, sticky_names=()):
     location = {
         "path": draw(field(valid_path)),
-        "type": draw(field(st.sampled_from(["http", "sse", "websocket"]), 1)),
-        "upstream": draw(field(upstream_ref(names), 1)),
+        # Every type of the preset table (vars/main.yml), so a new type is drawn too.
+        "type": draw(field(st.sampled_from(location_types()), 1)),
     }
+    # A socketio location on several servers without sticky balancing is
+    # refused; mostly draw it on an upstream where it is not (STICKY_NAMES), so
+    # that inventories with one still render the rest of what they hold.
+    if location["type"] == "socketio" and sticky_names and draw(chance(85)):
+        names = sticky_names
+    location["upstream"] = draw(field(upstream_ref(names), 1))
     for key, high in (("read_timeout", 7 * 24 * 3600), ("send_timeout", 7 * 24 * 3600), ("connect_timeout", 600)):
         if draw(chance(25)):
             location[key] = draw(field(int_or_digits(1, high)))
     if draw(st.booleans()):
         location["proxy_headers"] = draw(field(st.dictionaries(header_key, field(valid_header_value),
                                                                max_size=3), 1))
-    # allowed_origins belongs to websocket locations, cors to the others; the
-    # other way round (2 %) must be refused.
-    websocket = location["type"] == "websocket"
+    # allowed_origins belongs to websocket and socketio locations, cors to the
+    # others; the other way round (2 %) must be refused.
+    websocket = location["type"] in expected_mod.ORIGIN_CHECKED_TYPES
     if draw(chance(35) if websocket else hostile_chance(2)):
         location["allowed_origins"] = draw(field(origin_lists(resolvable), 1))
     if draw(hostile_chance(2) if websocket else chance(30)):
@@ -303,13 +318,119 @@ def locations(draw, names, resolvable):
     return location
 
 
+# --- upstreams: balancing, server parameters, next_upstream ---------------
+
+UNIX_POOL = ["unix:/run/app.sock", "unix:/var/run/a_b+c@d.sock", "unix:/tmp/x", "unix:/run/app/v1.2/s-1.sock"]
+valid_unix = st.one_of(st.sampled_from(UNIX_POOL),
+                       st.from_regex(r"unix:(/[A-Za-z0-9_@+-][A-Za-z0-9._@+-]{0,10}){1,3}", fullmatch=True))
+# Path tricks and a path longer than a Unix socket address holds (107).
+hostile_unix = st.one_of(st.builds(lambda piece: "unix:" + piece, hostile_string),
+                         st.sampled_from(["unix:/run/../etc/x.sock", "unix:run/x.sock", "unix:/run/./x", "unix:",
+                                          "unix:/" + "a" * 107, "unix:/a b.sock", "unix:/a:b.sock"]))
+
+
+def server_addresses(resolvable):
+    """Server addresses: host:port mostly, Unix sockets (nginx -t does not connect to them)."""
+    valid = weighted((4, addresses(resolvable)), (1, valid_unix))
+    if resolvable:
+        return hostile_mix(valid, (3, hostile_unix))
+    return hostile_mix(valid, (1, ipv6_scoped), (3, hostile_unix))
+
+
+BALANCE_METHODS = ["round_robin", "least_conn", "ip_hash", "hash"]
+HASH_SOURCES = ["remote_addr", "cookie", "header", "arg", "uri"]
+NEXT_UPSTREAM_CONDITIONS = ["error", "timeout", "invalid_header", "http_500", "http_502", "http_503", "http_504",
+                            "http_403", "http_404", "http_429", "non_idempotent"]
+# (key, lowest, highest) of a server's numbers; hostile ones also just outside.
+SERVER_NUMBERS = (("weight", 1, 1000), ("max_fails", 0, 1000), ("fail_timeout", 1, 7 * 24 * 3600),
+                  ("max_conns", 0, 1048576))
+
+
+def bounded(low, high):
+    return hostile_mix(int_or_digits(low, high), (2, st.sampled_from([low - 1, high + 1, str(high + 1)])))
+
+
+@st.composite
+def server_values(draw, resolvable, balance):
+    """A server: its address string, or a mapping with parameters. BACKUP
+    (never with ip_hash/hash in a clean inventory, which nginx refuses)."""
+    address = draw(server_addresses(resolvable))
+    if draw(chance(50)):
+        return address
+    server = {"address": draw(field(st.just(address), 1))}
+    for key, low, high in SERVER_NUMBERS:
+        if draw(chance(30)):
+            server[key] = draw(field(bounded(low, high), 1))
+    if draw(hostile_chance(8) if balance in ("ip_hash", "hash") else chance(20)):
+        server["backup"] = draw(field(st.sampled_from([True, False]), 1))
+    if draw(chance(20)):
+        server["down"] = draw(field(st.sampled_from([True, False]), 1))
+    if draw(hostile_chance(3)):
+        server[draw(st.sampled_from(["slow_start", "Weight", "resolve"]))] = draw(hostile_string)
+    if draw(hostile_chance(3)):
+        del server["address"]
+    return server
+
+
+valid_hash_name = {
+    "cookie": st.one_of(st.sampled_from(["session", "SID", "a_b", "x1"]), st.from_regex(r"[A-Za-z0-9_]{1,12}", fullmatch=True)),
+    "header": st.one_of(st.sampled_from(["X-User-Id", "x-tenant", "Authorization", "A1"]),
+                        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9-]{0,12}", fullmatch=True)),
+}
+valid_hash_name["arg"] = valid_hash_name["cookie"]
+
+
+@st.composite
+def hash_keys(draw):
+    source = draw(field(st.sampled_from(HASH_SOURCES), 1))
+    key = {"source": source}
+    if source in valid_hash_name:
+        # '-' is fine in a header's name only; '_' nowhere but cookie and arg.
+        other = st.sampled_from(["a-b", "a_b", "-x", "x.y"])
+        if not draw(hostile_chance(8)):
+            key["name"] = draw(field(hostile_mix(valid_hash_name[source], (3, other)), 1))
+    elif draw(hostile_chance(10)):
+        key["name"] = draw(field(valid_hash_name["cookie"], 1))
+    if draw(chance(70)):
+        key["consistent"] = draw(field(weighted((2, st.just(True)), (1, st.just(False))), 1))
+    if draw(hostile_chance(3)):
+        key[draw(st.sampled_from(["variable", "Source"]))] = draw(hostile_string)
+    return key
+
+
+@st.composite
+def next_upstreams(draw):
+    value = {}
+    if draw(chance(80)):
+        off = st.just(["off"])
+        # unique_by=repr: a hostile element may be a list or a mapping, which cannot be hashed.
+        listed = st.lists(field(st.sampled_from(NEXT_UPSTREAM_CONDITIONS), 1), min_size=1, max_size=4,
+                          unique_by=repr)
+        value["conditions"] = draw(field(hostile_mix(weighted((9, listed), (1, off)),
+                                                     (2, st.lists(st.sampled_from(NEXT_UPSTREAM_CONDITIONS + ["off"]),
+                                                                  min_size=2, max_size=3))), 1))
+    if draw(chance(40)):
+        value["tries"] = draw(field(bounded(0, 1000), 1))
+    if draw(chance(40)):
+        value["timeout"] = draw(field(bounded(0, 7 * 24 * 3600), 1))
+    if draw(hostile_chance(3)):
+        value[draw(st.sampled_from(["conditon", "Tries"]))] = draw(hostile_string)
+    return value
+
+
 @st.composite
 def upstreams(draw, resolvable):
-    upstream = {
-        "name": draw(field(valid_name)),
-        "servers": draw(field(st.lists(field(hostile_mix(addresses(resolvable), (1, ipv6_scoped), valid_weight=19)
-                                             if not resolvable else addresses(True)), min_size=1, max_size=3), 1)),
-    }
+    # hash has the most to get right (its key), so it comes up most.
+    balance = draw(weighted((2, st.just(None)), (3, st.just("hash")),
+                            *[(1, st.just(method)) for method in BALANCE_METHODS if method != "hash"]))
+    upstream = {"name": draw(field(valid_name))}
+    if balance is not None:
+        upstream["balance"] = draw(field(st.just(balance), 1))
+    upstream["servers"] = draw(field(st.lists(field(server_values(resolvable, balance), 1), min_size=1, max_size=3), 1))
+    if draw(chance(95) if balance == "hash" else hostile_chance(3)):
+        upstream["hash_key"] = draw(field(hash_keys(), 1))
+    if draw(chance(30)):
+        upstream["next_upstream"] = draw(field(next_upstreams(), 1))
     if draw(st.booleans()):
         upstream["keepalive"] = draw(field(st.one_of(int_or_digits(1, 65535), st.none())))
     if draw(chance(25)):
@@ -421,13 +542,13 @@ def tls_values(draw, resolvable, material):
 
 
 @st.composite
-def sites(draw, names, resolvable, material=None):
+def sites(draw, names, resolvable, material=None, sticky_names=()):
     site = {
         "name": draw(field(valid_name)),
         "listen": draw(field(distinct_lists(field(listen_values(resolvable) if resolvable else
                                             hostile_mix(listen_values(False), (1, ipv6_scoped), valid_weight=19)),
                                             str, min_size=1, max_size=3), 1)),
-        "locations": draw(distinct_lists(locations(names, resolvable), _by("path"), min_size=1, max_size=3)),
+        "locations": draw(distinct_lists(locations(names, resolvable, sticky_names), _by("path"), min_size=1, max_size=3)),
     }
     if draw(chance(66)):
         site["server_name"] = draw(field(st.one_of(valid_server_name,
@@ -464,6 +585,16 @@ valid_rate = weighted((3, st.builds(lambda n, unit: "%d%s" % (n, unit), st.integ
                                     st.sampled_from(["r/s", "r/m"]))), (1, st.just("")))
 
 
+def socketio_ready(upstream):
+    """Whether a socketio location may use UPSTREAM: one serving server, or sticky balancing."""
+    servers = upstream.get("servers") if isinstance(upstream.get("servers"), list) else []
+    if sum(map(expected_mod.serving, servers)) < 2:
+        return True
+    return upstream.get("balance") == "ip_hash" or (
+        upstream.get("balance") == "hash" and isinstance(upstream.get("hash_key"), dict)
+        and upstream["hash_key"].get("source") in ("remote_addr", "cookie", "header"))
+
+
 @st.composite
 def inventories(draw, resolvable=False, material=None):
     inventory = {}
@@ -476,7 +607,8 @@ def inventories(draw, resolvable=False, material=None):
     names = [u["name"] for u in ups if isinstance(u, dict) and isinstance(u.get("name"), str)
              and u.get("state", "present") == "present"]
     inventory["realtime_proxy_upstreams"] = ups
-    inventory["realtime_proxy_sites"] = draw(distinct_lists(sites(names, resolvable, material), _by("name"),
+    sticky_names = [u["name"] for u in ups if isinstance(u, dict) and u.get("name") in names and socketio_ready(u)]
+    inventory["realtime_proxy_sites"] = draw(distinct_lists(sites(names, resolvable, material, sticky_names), _by("name"),
                                                             min_size=draw(weighted((4, st.just(1)), (1, st.just(0)))),
                                                             max_size=3))
     if draw(hostile_chance(5)):  # the whole variable of a wrong type
@@ -548,6 +680,13 @@ def _present_sites(inventory):
     if not isinstance(sites_, list):
         return []
     return [site for site in sites_ if isinstance(site, dict) and site.get("state", "present") == "present"]
+
+
+def _present_upstreams(inventory):
+    upstreams_ = inventory.get("realtime_proxy_upstreams")
+    if not isinstance(upstreams_, list):
+        return []
+    return [upstream for upstream in upstreams_ if isinstance(upstream, dict) and upstream.get("state", "present") == "present"]
 
 
 def _listens(site):
@@ -656,7 +795,21 @@ def features(settings):
             found.update(name for name, on in (
                 ("allowed_origins", location.get("allowed_origins")), ("cors", cors),
                 ("cors *", cors.get("origins") == ["*"]), ("cors credentials", cors.get("credentials")),
-                ("heartbeat_interval", "heartbeat_interval" in location), ("verify_url", "verify_url" in location)) if on)
+                ("heartbeat_interval", "heartbeat_interval" in location), ("verify_url", "verify_url" in location),
+                ("socketio", location["type"] == "socketio"),
+                ("socketio allowed_origins", location["type"] == "socketio" and location.get("allowed_origins"))) if on)
+    for upstream in _present_upstreams(settings):
+        key = upstream.get("hash_key") or {}
+        servers = [server for server in upstream["servers"] if isinstance(server, dict)]
+        found.update(name for name, on in (
+            ("least_conn", upstream.get("balance") == "least_conn"), ("ip_hash", upstream.get("balance") == "ip_hash"),
+            ("hash", upstream.get("balance") == "hash"), ("hash consistent", key.get("consistent")),
+            ("hash named", key.get("name")), ("server parameters", any(set(server) - {"address"} for server in servers)),
+            ("backup", any(server.get("backup") for server in servers)),
+            ("down", any(server.get("down") for server in servers)),
+            ("unix socket", any(str(server.get("address") if isinstance(server, dict) else server).startswith("unix:")
+                                for server in upstream["servers"])),
+            ("next_upstream", upstream.get("next_upstream"))) if on)
     found.update(name for name, on in (
         ("trusted_proxies", settings.get("realtime_proxy_trusted_proxies")),
         ("limit_conn", _int(settings.get("realtime_proxy_limit_conn_per_client", 0))),
@@ -669,7 +822,8 @@ def features(settings):
 # the generator drops one, the fixed run says so.
 FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "allowed_origins", "cors", "cors *",
             "cors credentials", "heartbeat_interval", "verify_url", "trusted_proxies", "limit_conn", "limit_req",
-            "tls_ciphers"}
+            "tls_ciphers", "least_conn", "ip_hash", "hash", "hash consistent", "hash named", "server parameters",
+            "backup", "down", "unix socket", "next_upstream", "socketio", "socketio allowed_origins"}
 
 
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):
@@ -703,7 +857,8 @@ def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features
 
 @pytest.mark.parametrize("mode", ["fixed", "random"])
 def test_rejected_or_renders_exactly_what_was_asked(mode):
-    _run(mode, FAST_EXAMPLES, run_nginx=False, resolvable=False, need_features=FEATURES)
+    examples = FIXED_EXAMPLES if mode == "fixed" else FAST_EXAMPLES
+    _run(mode, examples, run_nginx=False, resolvable=False, need_features=FEATURES)
 
 
 @pytest.mark.skipif(not NGINX.exists(), reason="needs nginx for nginx -t")
@@ -753,8 +908,20 @@ def full_inventory(cert=None):
     inventory["realtime_proxy_sites"].append({
         "name": "paths", "listen": ["127.0.0.1:8081"],
         "tls": {"listen": ["127.0.0.1:8444"], "certificate": cert["cert"], "certificate_key": cert["key"]},
-        "locations": [{"path": "/", "type": "sse", "upstream": "app", "cors": {"origins": ["*"]}}],
+        "locations": [{"path": "/", "type": "sse", "upstream": "app", "cors": {"origins": ["*"]}},
+                      {"path": "/pool/", "type": "http", "upstream": "pool"},
+                      {"path": "/ws/", "type": "websocket", "upstream": "sticky"}],
     })
+    inventory["realtime_proxy_upstreams"] += [
+        {"name": "pool", "balance": "least_conn",
+         "servers": ["127.0.0.1:8001",
+                     {"address": "127.0.0.1:8002", "weight": "5", "max_conns": "100", "max_fails": "3",
+                      "fail_timeout": "10", "down": False},
+                     "unix:/run/app/app.sock", {"address": "[::1]:8003", "backup": True}],
+         "next_upstream": {"conditions": ["error", "timeout", "http_503"], "tries": "2", "timeout": "10"}},
+        {"name": "sticky", "balance": "hash", "hash_key": {"source": "cookie", "name": "session_id", "consistent": True},
+         "servers": ["127.0.0.1:8004", {"address": "unix:/run/app/b.sock", "down": True}, "127.0.0.1:8005"]},
+    ]
     inventory.update({
         "realtime_proxy_trusted_proxies": ["10.0.0.0/8", "::1"],
         "realtime_proxy_limit_conn_per_client": "5",
@@ -880,6 +1047,21 @@ FULL_FIELDS = [
     ("realtime_proxy_limit_req_rate", "20r/s", "realtime_proxy_limit_req_rate"),
     ("realtime_proxy_limit_req_burst", "40", "realtime_proxy_limit_req_burst"),
     ("realtime_proxy_tls_ciphers.0", "ECDHE-RSA-AES128-GCM-SHA256", "realtime_proxy_tls_ciphers[0]"),
+    ("realtime_proxy_upstreams.1.balance", "least_conn", "realtime_proxy_upstreams[1].balance"),
+    ("realtime_proxy_upstreams.1.servers.1.address", "127.0.0.1:8002", "realtime_proxy_upstreams[1].servers[1].address"),
+    ("realtime_proxy_upstreams.1.servers.1.weight", "5", "realtime_proxy_upstreams[1].servers[1].weight"),
+    ("realtime_proxy_upstreams.1.servers.1.max_conns", "100", "realtime_proxy_upstreams[1].servers[1].max_conns"),
+    ("realtime_proxy_upstreams.1.servers.1.max_fails", "3", "realtime_proxy_upstreams[1].servers[1].max_fails"),
+    ("realtime_proxy_upstreams.1.servers.1.fail_timeout", "10", "realtime_proxy_upstreams[1].servers[1].fail_timeout"),
+    ("realtime_proxy_upstreams.1.servers.2", "unix:/run/app/app.sock", "realtime_proxy_upstreams[1].servers[2]"),
+    ("realtime_proxy_upstreams.1.next_upstream.conditions.2", "http_503",
+     "realtime_proxy_upstreams[1].next_upstream.conditions[2]"),
+    ("realtime_proxy_upstreams.1.next_upstream.tries", "2", "realtime_proxy_upstreams[1].next_upstream.tries"),
+    ("realtime_proxy_upstreams.1.next_upstream.timeout", "10", "realtime_proxy_upstreams[1].next_upstream.timeout"),
+    ("realtime_proxy_upstreams.2.hash_key.source", "cookie", "realtime_proxy_upstreams[2].hash_key.source"),
+    ("realtime_proxy_upstreams.2.hash_key.name", "session_id", "realtime_proxy_upstreams[2].hash_key.name"),
+    ("realtime_proxy_upstreams.2.servers.1.address", "unix:/run/app/b.sock",
+     "realtime_proxy_upstreams[2].servers[1].address"),
 ]
 
 
@@ -906,6 +1088,11 @@ WRONG_SHAPES = [
     ("realtime_proxy_sites.0.locations.1", "realtime_proxy_sites[0].locations"),
     ("realtime_proxy_sites.0", "realtime_proxy_sites"),
     ("realtime_proxy_upstreams.0", "realtime_proxy_upstreams"),
+    ("realtime_proxy_upstreams.1.servers", "realtime_proxy_upstreams[1].servers"),
+    ("realtime_proxy_upstreams.1.servers.1", "realtime_proxy_upstreams[1].servers[1]"),
+    ("realtime_proxy_upstreams.1.next_upstream", "realtime_proxy_upstreams[1].next_upstream"),
+    ("realtime_proxy_upstreams.1.next_upstream.conditions", "realtime_proxy_upstreams[1].next_upstream.conditions"),
+    ("realtime_proxy_upstreams.2.hash_key", "realtime_proxy_upstreams[2].hash_key"),
 ]
 
 
@@ -946,6 +1133,12 @@ def _accepted_renders_exactly(inventory):
 def _with_upstream_server(server):
     inventory = base_inventory()
     inventory["realtime_proxy_upstreams"][0]["servers"] = [server]
+    return inventory
+
+
+def _with_upstream_keys(**keys):
+    inventory = base_inventory()
+    inventory["realtime_proxy_upstreams"][0].update(keys)
     return inventory
 
 
@@ -1047,6 +1240,17 @@ REGRESSION_EXAMPLES = {
     "plain port of one site is the TLS port of another": _with_tls_site("zz", ["127.0.0.1:8080"]),
     "a number as trusted proxies": _with_globals(trusted_proxies=1),
     "infinity as an int option": _with_globals(limit_req_burst=float("inf")),
+    # balancing: refused by name before nginx -t would refuse them (or, for
+    # the header with '_', before nginx would silently never see it)
+    "backup with ip_hash": _with_upstream_keys(balance="ip_hash", servers=[
+        "127.0.0.1:8000", {"address": "127.0.0.1:8001", "backup": True}]),
+    "weight 0": _with_upstream_server({"address": "127.0.0.1:8001", "weight": 0}),
+    "only backup servers": _with_upstream_server({"address": "127.0.0.1:8001", "backup": True}),
+    "unix socket path too long": _with_upstream_server("unix:/" + "a" * 107),
+    "cookie name with '-'": _with_upstream_keys(balance="hash", hash_key={"source": "cookie", "name": "a-b"}),
+    "header name with '_'": _with_upstream_keys(balance="hash", hash_key={"source": "header", "name": "x_user"}),
+    "hash without hash_key": _with_upstream_keys(balance="hash"),
+    "off among next_upstream conditions": _with_upstream_keys(next_upstream={"conditions": ["error", "off"]}),
     "one port twice in listen, written differently":
         _with_globals(sites=[dict(base_inventory()["realtime_proxy_sites"][0], listen=[8080, "*:8080"])]),
     # left to nginx -t by design (xfail): the controller cannot know the host's

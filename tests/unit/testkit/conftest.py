@@ -1,4 +1,4 @@
-"""Starts tests/realtime_testkit/backend.py as a real subprocess on loopback.
+"""Starts tests/realtime_testkit/backend.py (or socketio_backend.py) as a real subprocess on loopback.
 
 A subprocess (not an in-process app) so the tests exercise the exact file that
 is copied into the Debian containers; set REALTIME_TESTKIT_BACKEND_PYTHON=/usr/bin/python3
@@ -17,6 +17,7 @@ import pytest
 
 TESTS_DIR = Path(__file__).resolve().parents[2]
 BACKEND = TESTS_DIR / "realtime_testkit" / "backend.py"
+SOCKETIO_BACKEND = TESTS_DIR / "realtime_testkit" / "socketio_backend.py"
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
@@ -38,14 +39,14 @@ def free_port(exclude=()):
 
 
 class Backend:
-    def __init__(self, port, name, log_path):
+    def __init__(self, port, name, log_path, script=BACKEND, extra_args=()):
         self.port, self.name, self.log_path = port, name, log_path
         self.base = "http://%s:%d" % (HOST, port)
         self.ws_base = "ws://%s:%d" % (HOST, port)
         self.python = os.environ.get("REALTIME_TESTKIT_BACKEND_PYTHON", sys.executable)
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [self.python, str(BACKEND), "--host", HOST, "--port", str(port), "--name", name],
+            [self.python, str(script), "--host", HOST, "--port", str(port), "--name", name, *extra_args],
             stdout=self._log, stderr=subprocess.STDOUT)
         self._wait_ready(10.0)
 
@@ -112,3 +113,13 @@ def start_backend(tmp_path, backend):
     yield start
     for b in started:
         b.stop()
+
+
+@pytest.fixture
+def socketio_backend(tmp_path):
+    """socketio_backend.py on a free port. A short pingInterval (2 s): a client
+    that leaves while polling waits for its last poll."""
+    b = Backend(free_port(), "sio-unit", tmp_path / "socketio.log", script=SOCKETIO_BACKEND,
+                extra_args=("--ping-interval", "2"))
+    yield b
+    b.stop()

@@ -50,7 +50,7 @@ def test_unknown_type_names_the_variable_and_the_choices():
     settings = inventory()
     site(settings)["locations"][1]["type"] = "grpc"
     message = one_error(settings, "realtime_proxy_sites[0].locations[1].type")
-    assert "'grpc'" in message and "http, sse, websocket" in message
+    assert "'grpc'" in message and "http, sse, websocket, socketio" in message
 
 
 def test_undefined_upstream():
@@ -194,7 +194,8 @@ def test_header_value_message_says_what_is_allowed():
     assert "printable ASCII" in message
 
 
-@pytest.mark.parametrize("kind,header", [("websocket", "Upgrade"), ("websocket", "connection"), ("sse", "Connection")])
+@pytest.mark.parametrize("kind,header", [("websocket", "Upgrade"), ("websocket", "connection"), ("sse", "Connection"),
+                                         ("socketio", "Upgrade"), ("socketio", "Connection")])
 def test_reserved_headers(kind, header):
     settings = inventory()
     location = site(settings)["locations"][2]
@@ -217,6 +218,258 @@ def test_server_name_and_state():
     site(settings)["state"] = "gone"
     assert "'bad name' is not a host name" in one_error(settings, "realtime_proxy_sites[0].server_name")
     assert "present, absent" in one_error(settings, "realtime_proxy_sites[0].state")
+
+
+# -- balancing: servers as mappings, balance, hash_key, next_upstream ------
+
+def upstream(settings):
+    return settings["realtime_proxy_upstreams"][0]
+
+
+def balanced(**keys):
+    """inventory() whose upstream has three servers (a string, a mapping, a Unix socket) and KEYS."""
+    settings = inventory()
+    upstream(settings).update({"servers": ["127.0.0.1:8000", {"address": "127.0.0.1:8001", "weight": 3},
+                                           "unix:/run/app/app.sock"]})
+    upstream(settings).update(keys)
+    return settings
+
+
+@pytest.mark.parametrize("keys", [
+    {"balance": "round_robin"},
+    {"balance": "least_conn", "next_upstream": {"conditions": ["error", "timeout"], "tries": 2, "timeout": "10"}},
+    {"balance": "ip_hash"},
+    {"balance": "hash", "hash_key": {"source": "cookie", "name": "session_id", "consistent": True}},
+    {"balance": "hash", "hash_key": {"source": "header", "name": "X-User-Id"}},
+    {"balance": "hash", "hash_key": {"source": "arg", "name": "user"}},
+    {"balance": "hash", "hash_key": {"source": "remote_addr"}},
+    {"balance": "hash", "hash_key": {"source": "uri", "consistent": False}},
+    {"next_upstream": {"conditions": ["off"]}},
+    {"next_upstream": {"tries": 0, "timeout": 0}},
+], ids=repr)
+def test_balancing_accepted(keys):
+    assert inventory_errors(balanced(**keys)) == []
+
+
+def test_server_mapping_with_every_parameter_is_accepted():
+    settings = inventory()
+    upstream(settings)["servers"] = [
+        {"address": "[::1]:8000", "weight": "5", "max_fails": 0, "fail_timeout": 30, "max_conns": 100},
+        {"address": "127.0.0.1:8001", "backup": True, "down": True},
+        {"address": "unix:/run/a_b+c@d.sock", "down": False, "backup": False}]
+    assert inventory_errors(settings) == []
+
+
+@pytest.mark.parametrize("server,where,expect", [
+    ({"weight": 2}, "servers[0].address", "is required"),
+    ({"address": "127.0.0.1"}, "servers[0].address", "host:port"),
+    ({"address": 8000}, "servers[0].address", "address string"),
+    ({"address": "127.0.0.1:1", "weight": 0}, "servers[0].weight", "from 1 to 1000"),
+    ({"address": "127.0.0.1:1", "weight": "5;"}, "servers[0].weight", "from 1 to 1000"),
+    ({"address": "127.0.0.1:1", "weight": True}, "servers[0].weight", "from 1 to 1000"),
+    ({"address": "127.0.0.1:1", "max_fails": -1}, "servers[0].max_fails", "from 0 to 1000"),
+    ({"address": "127.0.0.1:1", "fail_timeout": "10s"}, "servers[0].fail_timeout", "from 1 to 604800"),
+    ({"address": "127.0.0.1:1", "max_conns": 1048577}, "servers[0].max_conns", "from 0 to 1048576"),
+    ({"address": "127.0.0.1:1", "backup": "yes"}, "servers[0].backup", "true or false"),
+    ({"address": "127.0.0.1:1", "down": 1}, "servers[0].down", "true or false"),
+    ({"address": "127.0.0.1:1", "slow_start": 5}, "servers[0].slow_start", "unknown option; allowed: address, backup"),
+], ids=repr)
+def test_bad_server_mapping_names_the_parameter(server, where, expect):
+    settings = inventory()
+    upstream(settings)["servers"] = [server, "127.0.0.1:9"]
+    assert expect in one_error(settings, "realtime_proxy_upstreams[0]." + where)
+
+
+@pytest.mark.parametrize("address,expect", [
+    ("unix:run/app.sock", "absolute path"),
+    ("unix:/run/../etc/x.sock", "no '..'"),
+    ("unix:/run/./x.sock", "absolute path"),
+    ("unix:/run/a b.sock", "absolute path"),
+    ("unix:/run/a;b.sock", "absolute path"),
+    ("unix:/run/a:b.sock", "absolute path"),
+    ("unix:", "absolute path"),
+    ("unix:/" + "a" * 107, "longer than 107"),
+])
+def test_bad_unix_socket_is_refused(address, expect):
+    settings = inventory()
+    upstream(settings)["servers"] = ["127.0.0.1:1", address]
+    assert expect in one_error(settings, "realtime_proxy_upstreams[0].servers[1]")
+    upstream(settings)["servers"] = ["127.0.0.1:1", {"address": address}]
+    assert expect in one_error(settings, "realtime_proxy_upstreams[0].servers[1].address")
+
+
+def test_longest_unix_socket_path_is_accepted():
+    settings = inventory()
+    upstream(settings)["servers"] = ["unix:/" + "a" * 106]
+    assert inventory_errors(settings) == []
+
+
+@pytest.mark.parametrize("balance", ["ip_hash", "hash"])
+def test_backup_refused_with_hash_methods(balance):
+    settings = balanced(balance=balance, **({"hash_key": {"source": "remote_addr"}} if balance == "hash" else {}))
+    upstream(settings)["servers"][1]["backup"] = True
+    message = one_error(settings, "realtime_proxy_upstreams[0].servers[1].backup")
+    assert "balance: %s" % balance in message and "round_robin or least_conn" in message
+
+
+@pytest.mark.parametrize("flags", [[{"down": True}], [{"backup": True}], [{"down": True}, {"backup": True, "down": True}]],
+                         ids=repr)
+def test_upstream_without_a_serving_server_is_refused(flags):
+    settings = inventory()
+    upstream(settings)["servers"] = [dict({"address": "127.0.0.1:%d" % port}, **flag) for port, flag in enumerate(flags, 1)]
+    assert "every server is down or backup" in one_error(settings, "realtime_proxy_upstreams[0].servers")
+
+
+def test_unknown_balance_names_the_choices():
+    message = one_error(balanced(balance="random"), "realtime_proxy_upstreams[0].balance")
+    assert "'random'" in message and "round_robin, least_conn, ip_hash, hash" in message
+
+
+def test_hash_needs_hash_key_and_only_hash_takes_one():
+    assert "is required with balance: hash" in one_error(balanced(balance="hash"), "realtime_proxy_upstreams[0].hash_key")
+    message = one_error(balanced(balance="least_conn", hash_key={"source": "remote_addr"}),
+                        "realtime_proxy_upstreams[0].hash_key")
+    assert "only with balance: hash" in message
+    message = one_error(balanced(hash_key={"source": "remote_addr"}), "realtime_proxy_upstreams[0].hash_key")
+    assert "only with balance: hash" in message
+
+
+@pytest.mark.parametrize("hash_key,where,expect", [
+    ("cookie", "hash_key", "must be a mapping with source"),
+    ({"source": "expression"}, "hash_key.source", "remote_addr, cookie, header, arg, uri"),
+    ({"source": "$request_uri"}, "hash_key.source", "is not one of"),
+    ({"source": "cookie"}, "hash_key.name", "is required with source: cookie"),
+    ({"source": "header"}, "hash_key.name", "is required with source: header"),
+    ({"source": "arg"}, "hash_key.name", "is required with source: arg"),
+    ({"source": "remote_addr", "name": "x"}, "hash_key.name", "source remote_addr takes no name"),
+    ({"source": "uri", "name": "x"}, "hash_key.name", "source uri takes no name"),
+    ({"source": "cookie", "name": "a-b"}, "hash_key.name", "letters, digits or '_'"),
+    ({"source": "arg", "name": "a.b"}, "hash_key.name", "letters, digits or '_'"),
+    ({"source": "header", "name": "X_User"}, "hash_key.name", "letters, digits or '-'"),
+    ({"source": "header", "name": "-x"}, "hash_key.name", "starting with a letter or digit"),
+    ({"source": "cookie", "name": "s;id"}, "hash_key.name", "is not"),
+    ({"source": "cookie", "name": "$host"}, "hash_key.name", "is not"),
+    ({"source": "cookie", "name": "x" * 65}, "hash_key.name", "1 to 64"),
+    ({"source": "cookie", "name": ["a"]}, "hash_key.name", "is not"),
+    ({"source": "uri", "consistent": "yes"}, "hash_key.consistent", "true or false"),
+    ({"source": "uri", "key": "$x"}, "hash_key.key", "unknown option; allowed: consistent, name, source"),
+], ids=repr)
+def test_bad_hash_key_names_the_field(hash_key, where, expect):
+    settings = balanced(balance="hash", hash_key=hash_key)
+    assert expect in one_error(settings, "realtime_proxy_upstreams[0]." + where)
+
+
+@pytest.mark.parametrize("value,where,expect", [
+    ("error", "next_upstream", "must be a mapping"),
+    ({}, "next_upstream", "must be a mapping"),
+    ({"conditions": "error timeout"}, "next_upstream.conditions", "non-empty list of: error, timeout"),
+    ({"conditions": []}, "next_upstream.conditions", "non-empty list"),
+    ({"conditions": ["error", "http_418"]}, "next_upstream.conditions[1]", "'http_418' is not one of"),
+    ({"conditions": ["error;"]}, "next_upstream.conditions[0]", "is not one of"),
+    ({"conditions": ["error", "error"]}, "next_upstream.conditions[1]", "listed twice"),
+    ({"conditions": ["off", "error"]}, "next_upstream.conditions", "must stand alone"),
+    ({"tries": -1}, "next_upstream.tries", "from 0 to 1000"),
+    ({"tries": "2x"}, "next_upstream.tries", "from 0 to 1000"),
+    ({"timeout": "10s"}, "next_upstream.timeout", "seconds from 0 to 604800"),
+    ({"timeout": 604801}, "next_upstream.timeout", "seconds from 0 to 604800"),
+    ({"tries": 1, "retries": 2}, "next_upstream.retries", "unknown option; allowed: conditions, timeout, tries"),
+], ids=repr)
+def test_bad_next_upstream_names_the_field(value, where, expect):
+    settings = balanced(next_upstream=value)
+    assert expect in one_error(settings, "realtime_proxy_upstreams[0]." + where)
+
+
+# -- socketio ------------------------------------------------------------------
+
+def socketio_inventory(servers=("127.0.0.1:3000", "127.0.0.1:3001"), **upstream):
+    """inventory() with a second upstream 'chat' and a socketio location on it (locations[3])."""
+    settings = inventory()
+    settings["realtime_proxy_upstreams"].append(dict({"name": "chat", "servers": list(servers)}, **upstream))
+    site(settings)["locations"].append({"path": "/socket.io/", "type": "socketio", "upstream": "chat",
+                                        "allowed_origins": ["https://chat.example.com"]})
+    return settings
+
+
+SOCKETIO_UPSTREAM = "realtime_proxy_sites[0].locations[3].upstream"
+
+
+@pytest.mark.parametrize("upstream", [
+    {"balance": "ip_hash"},
+    {"balance": "hash", "hash_key": {"source": "cookie", "name": "session_id"}},
+    {"balance": "hash", "hash_key": {"source": "remote_addr", "consistent": True}},
+    {"balance": "hash", "hash_key": {"source": "header", "name": "X-Client"}},
+    {"balance": "hash", "hash_key": {"source": "arg", "name": "room"}},
+], ids=["ip_hash", "hash cookie", "hash remote_addr", "hash header", "hash arg"])
+def test_socketio_on_sticky_upstream_is_accepted(upstream):
+    assert inventory_errors(socketio_inventory(**upstream)) == []
+
+
+@pytest.mark.parametrize("servers", [
+    ["127.0.0.1:3000"],
+    ["127.0.0.1:3000", {"address": "127.0.0.1:3001", "backup": True}],
+    ["127.0.0.1:3000", {"address": "127.0.0.1:3001", "down": True}],
+], ids=["one server", "one and a backup", "one and one down"])
+def test_socketio_on_one_serving_server_needs_no_sticky_balancing(servers):
+    assert inventory_errors(socketio_inventory(servers)) == []
+
+
+@pytest.mark.parametrize("balance", [None, "round_robin", "least_conn"])
+def test_socketio_on_several_servers_without_sticky_balancing_is_refused(balance):
+    settings = socketio_inventory(**({} if balance is None else {"balance": balance}))
+    assert one_error(settings, SOCKETIO_UPSTREAM) == (
+        "%s: socketio needs every request of a session on one backend; upstream 'chat' has 2 servers and balance %s: "
+        "set balance: ip_hash (or hash with hash_key) on realtime_proxy_upstreams[1]" % (SOCKETIO_UPSTREAM, balance or "round_robin"))
+
+
+def test_socketio_counts_only_serving_servers():
+    settings = socketio_inventory(["127.0.0.1:3000", "127.0.0.1:3001", {"address": "127.0.0.1:3002", "down": True}])
+    assert "upstream 'chat' has 2 servers and balance round_robin" in one_error(settings, SOCKETIO_UPSTREAM)
+
+
+@pytest.mark.parametrize("hash_key,what", [
+    ({"source": "uri"}, "the request URI"),
+    ({"source": "arg", "name": "sid"}, "the argument sid"),
+    ({"source": "arg", "name": "t"}, "the argument t"),
+    ({"source": "arg", "name": "transport"}, "the argument transport"),
+])
+def test_socketio_hash_over_what_changes_within_a_session_is_refused(hash_key, what):
+    message = one_error(socketio_inventory(balance="hash", hash_key=hash_key), SOCKETIO_UPSTREAM)
+    assert "upstream 'chat' hashes over %s, which changes between the requests of one session" % what in message
+    assert "set balance: ip_hash on realtime_proxy_upstreams[1]" in message
+
+
+def test_socketio_on_an_undefined_upstream_says_only_that():
+    settings = socketio_inventory()
+    site(settings)["locations"][3]["upstream"] = "nope"
+    errors = [e for e in inventory_errors(settings) if e.startswith(SOCKETIO_UPSTREAM)]
+    assert len(errors) == 1 and "'nope' is not a present upstream" in errors[0]
+
+
+def test_socketio_on_an_absent_site_is_not_checked_for_stickiness():
+    settings = socketio_inventory()
+    site(settings)["state"] = "absent"
+    assert inventory_errors(settings) == []
+
+
+def test_socketio_cors_is_refused_and_allowed_origins_accepted():
+    settings = socketio_inventory(balance="ip_hash")
+    site(settings)["locations"][3]["cors"] = {"origins": ["https://chat.example.com"]}
+    assert "a Socket.IO server answers CORS itself" in one_error(settings, "realtime_proxy_sites[0].locations[3].cors")
+    assert not [e for e in inventory_errors(settings) if ".allowed_origins" in e]
+
+
+def test_allowed_origins_still_refused_on_sse_and_http():
+    settings = inventory()
+    site(settings)["locations"][1]["allowed_origins"] = ["https://a.example"]
+    message = one_error(settings, "realtime_proxy_sites[0].locations[1].allowed_origins")
+    assert message.endswith("applies to websocket and socketio locations; use cors on sse locations")
+
+
+def test_socketio_verify_url_is_refused_by_name():
+    settings = socketio_inventory(balance="ip_hash")
+    site(settings)["locations"][3]["verify_url"] = "ws://127.0.0.1:8080/socket.io/?EIO=4&transport=websocket"
+    message = one_error(settings, "realtime_proxy_sites[0].locations[3].verify_url")
+    assert "the probe does not speak Socket.IO (Engine.IO)" in message
 
 
 def test_all_errors_reported_at_once():
