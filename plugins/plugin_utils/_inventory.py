@@ -14,6 +14,7 @@ tests and in property tests.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, suboption_names
@@ -39,6 +40,32 @@ HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}\Z")
 HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{0,1024}\Z')
 HEADER_VALUE_FORBIDDEN = set('"\\${}')
 HEADER_VALUE_HELP = "printable ASCII up to 1024 characters without \" \\ $ { or }"
+
+# Location match kinds and the modifier nginx writes for each.
+MATCH_MODIFIERS = {"prefix": "", "prefix_priority": "^~", "exact": "=", "regex": "~", "regex_nocase": "~*"}
+REGEX_MATCHES = ("regex", "regex_nocase")
+# A regex is written inside double quotes. nginx's parser reads \\ as one
+# backslash (and \" as a quote), which would change the regex, so neither is
+# allowed; a final backslash would escape the closing quote.
+REGEX_RE = re.compile(r'^[\x20-\x7e]{1,1024}\Z')
+REGEX_HELP = ("a regular expression of 1 to 1024 printable ASCII characters without '\"' or two backslashes in a "
+              "row (match a backslash with [\\x5c]), not ending in a backslash")
+
+# Directives given in the inventory: a name nginx could know, and each
+# argument written inside double quotes, where nothing but '"' and '\' (and
+# '$', which starts a variable) is syntax. Variables only as $name.
+DIRECTIVE_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+DIRECTIVE_NAME_HELP = "an nginx directive name: lowercase letters, digits and '_', starting with a letter, at most 64"
+DIRECTIVE_ARG_RE = re.compile(r'^(?:[\x20\x21\x23\x25-\x5b\x5d-\x7e]|\$[A-Za-z_][A-Za-z0-9_]*(?![A-Za-z0-9_]))*\Z')
+DIRECTIVE_ARG_HELP = ("printable ASCII up to 1024 characters without '\"' or '\\', with '$' only in a variable "
+                      "written $name")
+# Blocks (the role writes every block itself), and what loads files, modules or code.
+REFUSED_DIRECTIVES = dict(
+    [(name, "is a block; the role writes every block itself") for name in (
+        "if", "location", "limit_except", "server", "upstream", "map", "geo", "types", "http", "events",
+        "split_clients", "match", "mail", "stream", "charset_map")]
+    + [(name, "loads files, modules or code, which the role does not allow") for name in (
+        "include", "load_module", "perl", "perl_modules", "perl_require", "perl_set", "js_import", "js_path")])
 
 MAX_TIMEOUT = 7 * 24 * 3600
 TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
@@ -212,6 +239,8 @@ class InventoryChecker:
             if not isinstance(site.get("default_server", False), bool):
                 self.error(where + ".default_server", "must be true or false")
             self.locations(where + ".locations", site.get("locations"), upstream_names if present else None)
+            if "directives" in site:
+                self.directives(where + ".directives", site["directives"], "server")
 
     def tls(self, where, tls, site):
         if not isinstance(tls, dict):
@@ -330,13 +359,7 @@ class InventoryChecker:
                 self.error(lwhere, "must be a mapping with path, type and upstream")
                 continue
             self.unknown_keys(lwhere, location, LOCATION_KEYS)
-            path = location.get("path")
-            if not isinstance(path, str) or not PATH_RE.match(path):
-                self.error(lwhere + ".path", "%r is not %s" % (path, PATH_HELP))
-            elif path in seen:
-                self.error(lwhere + ".path", "%r is used twice in this site; each path must be unique" % path)
-            else:
-                seen.add(path)
+            match = self.location_match(lwhere, location, seen)
             kind = location.get("type")
             if kind not in location_types():
                 self.error(lwhere + ".type", "%r is not one of: %s" % (kind, ", ".join(location_types())))
@@ -347,6 +370,15 @@ class InventoryChecker:
             for key in TIMEOUT_KEYS:
                 if key in location:
                     self.timeout("%s.%s" % (lwhere, key), location[key])
+            if "upstream_path" in location:
+                upstream_path = location["upstream_path"]
+                if match in REGEX_MATCHES:
+                    self.error(lwhere + ".upstream_path", "cannot be used with match %s: nginx allows no URI in "
+                               "proxy_pass in a location given by a regular expression" % match)
+                elif not isinstance(upstream_path, str) or not PATH_RE.match(upstream_path):
+                    self.error(lwhere + ".upstream_path", "%r is not %s" % (upstream_path, PATH_HELP))
+            if "directives" in location:
+                self.directives(lwhere + ".directives", location["directives"], "location", kind)
             reserved = [name.lower() for name in preset(kind).get("headers", {})]
             self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), reserved)
             if "allowed_origins" in location:
@@ -374,6 +406,32 @@ class InventoryChecker:
                                "%d s is not longer than heartbeat_interval (%d s); nginx would close idle streams between "
                                "heartbeats, so raise read_timeout above %d" % (read, beat, beat))
 
+    def location_match(self, where, location, seen):
+        """Check match and path; SEEN holds the site's (kind, path) pairs. Returns the match kind."""
+        match = location.get("match", "prefix")
+        if match not in MATCH_MODIFIERS:
+            self.error(where + ".match", "%r is not one of: %s" % (match, ", ".join(MATCH_MODIFIERS)))
+            return None
+        path = location.get("path")
+        if match in REGEX_MATCHES:
+            if (not isinstance(path, str) or not REGEX_RE.match(path) or '"' in path or "\\\\" in path
+                    or path.endswith("\\")):
+                self.error(where + ".path", "%r is not %s" % (path, REGEX_HELP))
+                return match
+            # nginx tries regexes in order: the same one twice never matches the second.
+            key = (match, path)
+        elif not isinstance(path, str) or not PATH_RE.match(path):
+            self.error(where + ".path", "%r is not %s" % (path, PATH_HELP))
+            return match
+        else:
+            # prefix and prefix_priority are one location to nginx ("duplicate location").
+            key = ("exact" if match == "exact" else "prefix", path)
+        if key in seen:
+            self.error(where + ".path", "%r is used twice in this site with match %s; each location must be unique"
+                       % (path, match))
+        seen.add(key)
+        return match
+
     def headers(self, where, headers, reserved):
         if not isinstance(headers, dict):
             self.error(where, "must be a mapping of header name to value")
@@ -386,6 +444,56 @@ class InventoryChecker:
                 self.error("%s.%s" % (where, name), "is set by the location type and cannot be replaced")
             if not isinstance(value, str) or not HEADER_VALUE_RE.match(value) or HEADER_VALUE_FORBIDDEN & set(value):
                 self.error("%s.%s" % (where, name), "%r is not %s" % (value, HEADER_VALUE_HELP))
+
+    # -- directives -------------------------------------------------------------
+    def directives(self, where, entries, context, kind=None):
+        """A list of one-directive mappings for CONTEXT (http, server or location of type KIND)."""
+        if not isinstance(entries, list):
+            self.error(where, "must be a list of one-directive mappings such as {client_max_body_size: 10m}")
+            return
+        for index, entry in enumerate(entries):
+            dwhere = "%s[%d]" % (where, index)
+            if not isinstance(entry, dict) or len(entry) != 1:
+                self.error(dwhere, "must be a mapping of one directive name to its argument or list of arguments, "
+                           "such as {add_header: [X-Frame-Options, DENY, always]}")
+                continue
+            (name, args), = entry.items()
+            if not isinstance(name, str) or not DIRECTIVE_NAME_RE.match(name):
+                self.error(dwhere, "%r is not %s" % (name, DIRECTIVE_NAME_HELP))
+                continue
+            nwhere = "%s.%s" % (dwhere, name)
+            problem = self.directive_owner(name, args, context, kind)
+            if problem:
+                self.error(nwhere, problem)
+            for aindex, arg in enumerate(directive_args(args)):
+                awhere = nwhere if not isinstance(args, list) else "%s[%d]" % (nwhere, aindex)
+                if isinstance(arg, bool):
+                    self.error(awhere, "%r: write on or off as a quoted string ('on', 'off'), not a boolean" % (arg,))
+                elif isinstance(arg, float) and not math.isfinite(arg):
+                    self.error(awhere, "%r is not a number nginx reads" % (arg,))
+                elif not isinstance(arg, (str, int, float)):
+                    self.error(awhere, "%r is not a string or a number" % (arg,))
+                elif isinstance(arg, str) and (len(arg) > 1024 or not DIRECTIVE_ARG_RE.match(arg)):
+                    self.error(awhere, "%r is not %s" % (arg, DIRECTIVE_ARG_HELP))
+
+    @staticmethod
+    def directive_owner(name, args, context, kind):
+        """Why directive NAME cannot be given in CONTEXT, or None."""
+        if name in REFUSED_DIRECTIVES:
+            return REFUSED_DIRECTIVES[name]
+        if name == "proxy_set_header":
+            header = str(directive_args(args)[0]).lower() if directive_args(args) else None
+            owned = {header_name.lower(): header_name for header_name in preset(kind).get("headers", {})} if context == "location" else {}
+            if header in owned:
+                return "the %s header is set by the location type %s and cannot be replaced" % (owned[header], kind)
+            if context == "location":
+                return "use the location's proxy_headers, which also replaces the forwarded headers"
+            return ("nginx does not pass proxy_set_header down to a location that sets its own, and every "
+                    "location does; use each location's proxy_headers")
+        if context == "location" and name in preset(kind).get("owns", {}):
+            option = preset(kind)["owns"][name]
+            return "is set by the location type %s%s" % (kind, "; use the location's %s" % option if option else "")
+        return None
 
     # -- globals ----------------------------------------------------------------
     def globals(self, settings):
@@ -424,6 +532,7 @@ class InventoryChecker:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 self.error("realtime_proxy_trusted_proxies[%d]" % index, "%r is not an address or network such as 10.0.0.0/8" % (cidr,))
+        self.directives("realtime_proxy_http_directives", settings.get("realtime_proxy_http_directives", []), "http")
         ciphers = settings.get("realtime_proxy_tls_ciphers", ["ECDHE-RSA-AES128-GCM-SHA256"])
         if not isinstance(ciphers, list) or not ciphers:
             self.error("realtime_proxy_tls_ciphers", "must be a non-empty list of OpenSSL cipher names")
@@ -438,6 +547,13 @@ class InventoryChecker:
         for index, mime in enumerate(gzip_types):
             if not isinstance(mime, str) or not re.match(r"^[a-z0-9!#&^_.+-]+/[a-z0-9!#&^_.+*-]+\Z", mime):
                 self.error("realtime_proxy_gzip_types[%d]" % index, "%r is not a MIME type such as text/css" % (mime,))
+
+
+def directive_args(args):
+    """The arguments of one inventory directive: a list as it is, None as none, anything else as one."""
+    if args is None:
+        return []
+    return args if isinstance(args, list) else [args]
 
 
 def inventory_errors(settings):
