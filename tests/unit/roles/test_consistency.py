@@ -67,7 +67,7 @@ def test_each_preset_has_its_one_template_and_each_template_a_preset(presets):
     templates = {"locations/" + path.name for path in (ROLE / "templates" / "locations").glob("[!_]*.j2")}
     assert {preset["template"] for preset in presets.values()} == templates
     for kind, preset in presets.items():
-        assert set(preset) >= {"template", "read_timeout", "send_timeout", "headers"}, kind
+        assert set(preset) >= {"template", "read_timeout", "send_timeout", "headers", "owns"}, kind
 
 
 @pytest.mark.parametrize("option", ["read_timeout", "send_timeout"])
@@ -105,3 +105,28 @@ def test_reserved_headers_are_the_presets(presets):
                             {"path": "/", "type": kind, "upstream": "app", "proxy_headers": {header: "x"}}]}]}
             errors = _inventory.inventory_errors(settings)
             assert any("proxy_headers.%s: is set by the location type" % header in error for error in errors), errors
+
+
+def test_owned_directives_are_what_each_type_writes(presets, tmp_path):
+    """A preset's ``owns`` lists every directive its template writes in the
+    location (besides the headers, which ``headers`` owns), so a location's
+    directives can never repeat one of them."""
+    import crossplane
+
+    from realtime_testkit.render import render_tree
+
+    locations = [{"path": "/%s/" % kind, "type": kind, "upstream": "app"} for kind in presets]
+    settings = {"realtime_proxy_upstreams": [{"name": "app", "servers": ["127.0.0.1:1"]}],
+                "realtime_proxy_sites": [{"name": "s", "listen": [8080], "locations": locations}]}
+    render_tree(settings, tmp_path)
+    parsed = crossplane.parse(str(tmp_path / "realtime_proxy/sites/s.conf"), single=True, comments=False,
+                              check_ctx=False)["config"][0]["parsed"]
+    server = [item for item in parsed if item["directive"] == "server"][0]
+    written = {item["args"][0].strip("/"): {d["directive"] for d in item["block"]} - {"add_header", "proxy_set_header"}
+               for item in server["block"] if item["directive"] == "location"}
+    assert written == {kind: set(preset["owns"]) for kind, preset in presets.items()}
+    for kind, preset in presets.items():
+        location = {option for option in preset["owns"].values() if option}
+        names = set(load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]["realtime_proxy_sites"]
+                    ["options"]["locations"]["options"])
+        assert location <= names, "%s: owns names options the spec does not have: %s" % (kind, location - names)

@@ -5,10 +5,15 @@ Hypothesis draws inventories from valid alphabets mixed with hostile material
 non-ASCII and non-ASCII digits, path tricks, very long strings, wrong types).
 They cover every inventory field: upstreams, sites (listen, server_name,
 default_server, state, tls: listen, certificate paths or PEM text, redirect,
-hsts_max_age), locations (type, timeouts, proxy_headers, allowed_origins,
-cors: origins or '*', credentials, methods, headers, max_age;
-heartbeat_interval, verify_url) and the globals (workers, gzip, trusted
-proxies, limit_conn/limit_req, TLS ciphers). About two inventories in three
+hsts_max_age, directives), locations (type, match with prefix paths or
+regexes, upstream_path, timeouts, proxy_headers, allowed_origins, cors:
+origins or '*', credentials, methods, headers, max_age; heartbeat_interval,
+verify_url, directives) and the globals (workers, gzip, trusted proxies,
+limit_conn/limit_req, TLS ciphers, http directives). Directives are drawn
+from real ones with arguments nginx accepts, and made hostile with a refused
+name (blocks, include, a type's own), a refused argument (quotes, backslash,
+control characters, '${', booleans) or, without nginx -t, any accepted text
+(';', '{', '#'...) that must stay one argument. About two inventories in three
 are "clean" (no hostile material at all, see CLEAN) so that big ones reach
 the renderer; the others carry hostile values. For each one, either the
 role's pre-flight checks refuse it (realtime_testkit.render.inventory_check:
@@ -22,8 +27,10 @@ templates (render_tree):
    derived from the inventory (realtime_proxy_expected): per location the
    preset of its type, its proxy_headers, HSTS, CORS and the Origin check,
    per site its maps, redirect server, listen/ssl/server_name, certificate
-   and limits, per upstream its servers/keepalive, nginx.conf and
-   forwarded.conf from the globals. One extra directive, block or a changed
+   and limits, its directives, per location its match modifier and path or
+   quoted regex, proxy_pass with upstream_path, its directives and the
+   add_header ones it inherits from http and the site, per upstream its
+   servers/keepalive, nginx.conf and forwarded.conf from the globals. One extra directive, block or a changed
    argument is an injection;
 3. every argument is printable ASCII, which is what the checks promise for
    every value (a newline inside a quoted header value would reach the
@@ -270,6 +277,85 @@ valid_verify_url = st.one_of(st.sampled_from(VERIFY_URL_POOL),
                                            fullmatch=True))
 
 
+# --- match kinds, upstream_path, directives ---------------------------------
+
+MATCHES = ["prefix", "prefix_priority", "exact", "regex", "regex_nocase"]
+# Regexes nginx compiles (the nginx -t variant uses only these): quantifier
+# braces, ';', '#', quotes and backslash escapes stay inside one quoted token.
+REGEX_POOL = [r"\.json$", r"^/api/(v1|v2)/", r"^/a{2,3}$", r"/x;y#z'{}", r"^/static/.+\.(css|js)$", r"\d+\t\'",
+              r"(?<name>[a-z]+)\.txt$", "/sse/", r"[\x5c]"]
+REGEX_ALPHABET = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\')
+# What the checks refuse in a regex: a quote, two backslashes, a final one, control characters, non-ASCII.
+refused_regex = st.sampled_from(['a"b', '"', "a\\\\b", "x\\", "\\", "a\nb", "\x00", "caf\u00e9", "", "x" * 1025,
+                                 '";}server{listen 9;}#'])
+
+
+def regex_values(resolvable):
+    if resolvable:
+        return hostile_mix(st.sampled_from(REGEX_POOL), (3, refused_regex), (2, wrong_type))
+    valid = st.one_of(st.sampled_from(REGEX_POOL), st.text(alphabet=REGEX_ALPHABET, min_size=1, max_size=20),
+                      st.builds(lambda a, b: a + "\\" + b, st.text(alphabet=REGEX_ALPHABET, max_size=5),
+                                st.text(alphabet=REGEX_ALPHABET.replace("\\", ""), min_size=1, max_size=5)))
+    return hostile_mix(valid, (3, mutated(valid)), (3, hostile_string), (2, refused_regex), (2, wrong_type))
+
+
+DIRECTIVE_HEADER_ALPHABET = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"\\$')
+# Values nginx -t accepts for add_header: text with ; { } # ' and known variables.
+header_arg = st.one_of(st.sampled_from(["DENY", "", "a;b {c} #d 'e'", "$request_id", "id=$request_id;h=$host"]),
+                       st.text(alphabet=DIRECTIVE_HEADER_ALPHABET, max_size=16))
+# Directives valid in http, server and location alike, with arguments nginx accepts.
+DIRECTIVE_POOL = {
+    "client_max_body_size": st.sampled_from(["1m", "10m", 1024, "0", ["2m"]]),
+    "keepalive_requests": st.integers(1, 10000).flatmap(lambda n: st.sampled_from([n, str(n), [n]])),
+    "etag": st.sampled_from(["on", "off"]),
+    "expires": st.sampled_from(["1h", "off", "epoch", "max", "-1"]),
+    "client_body_timeout": st.sampled_from(["30s", 60, "1m"]),
+    "proxy_ignore_client_abort": st.sampled_from(["on", "off"]),
+    "gzip_comp_level": st.integers(1, 9),
+    # Owned by the sse type: refused on sse locations only.
+    "proxy_buffering": st.sampled_from(["on", "off"]),
+    "add_header": st.builds(lambda name, value, always: [name, value] + (["always"] if always else []),
+                            st.sampled_from(["X-Frame-Options", "X-Request-Id", "X-A", "Cache-Control"]), header_arg,
+                            st.booleans()),
+}
+# What the checks refuse in a directive: names and arguments.
+refused_directive_name = st.sampled_from(["if", "location", "include", "load_module", "map", "Etag", "etag;", "1x",
+                                          "a" * 65, "proxy_set_header", "add header", ""])
+refused_arg = st.one_of(st.sampled_from(['a"b', "a\\b", "x\ny", "\x00", "caf\u00e9", "${host}", "5$", "$1", "$",
+                                         "x" * 1025, '";}server{listen 9;}#', "\\\"; include /etc/passwd;#"]),
+                        st.booleans(), st.sampled_from([float("nan"), float("inf")]), st.none(), st.just({"a": 1}))
+
+
+@st.composite
+def directive_entries(draw, resolvable):
+    """One {name: args} entry; hostile ones (never in a clean inventory) have a
+    refused name or argument, or, without nginx, any accepted text as argument."""
+    name = draw(st.sampled_from(sorted(DIRECTIVE_POOL)))
+    args = draw(DIRECTIVE_POOL[name])
+    hostile = draw(hostile_chance(15))
+    if hostile:
+        how = draw(st.sampled_from(["name", "arg", "text", "shape"] if not resolvable else ["name", "arg", "shape"]))
+        if how == "name":
+            name = draw(refused_directive_name)
+        elif how == "arg":
+            args = [draw(refused_arg)] if not isinstance(args, list) else args[:-1] + [draw(refused_arg)]
+        elif how == "text":  # accepted whenever it has no '"', '\', '$'... and must stay one argument
+            args = [draw(st.one_of(hostile_string, mutated(st.just("value"))))]
+        else:  # not one {name: args} mapping (a one-key dict from wrong_type would name a directive nginx lacks)
+            return draw(st.one_of(wrong_type.filter(lambda value: not isinstance(value, dict)), hostile_string,
+                                  st.just({name: args, "etag": "on"}), st.just({})))
+    return {name: args}
+
+
+def directive_lists(resolvable):
+    """Lists of directives; with nginx, one of each name (nginx refuses most duplicates)."""
+    entries = directive_entries(resolvable)
+    if resolvable:
+        return st.lists(entries, max_size=3, unique_by=lambda entry: repr(list(entry)) if isinstance(entry, dict) else
+                        repr(entry))
+    return st.lists(entries, max_size=3)
+
+
 @st.composite
 def locations(draw, names, resolvable):
     location = {
@@ -277,6 +363,15 @@ def locations(draw, names, resolvable):
         "type": draw(field(st.sampled_from(["http", "sse", "websocket"]), 1)),
         "upstream": draw(field(upstream_ref(names), 1)),
     }
+    if draw(chance(45)):
+        location["match"] = draw(field(st.sampled_from(MATCHES), 1))
+        if location["match"] in ("regex", "regex_nocase"):
+            location["path"] = draw(regex_values(resolvable))
+    # A URI in proxy_pass; refused with a regex match (about one time in eight in a clean inventory too).
+    if draw(chance(25)):
+        location["upstream_path"] = draw(field(valid_path))
+    if draw(chance(30)):
+        location["directives"] = draw(field(directive_lists(resolvable), 1))
     for key, high in (("read_timeout", 7 * 24 * 3600), ("send_timeout", 7 * 24 * 3600), ("connect_timeout", 600)):
         if draw(chance(25)):
             location[key] = draw(field(int_or_digits(1, high)))
@@ -429,6 +524,8 @@ def sites(draw, names, resolvable, material=None):
                                             str, min_size=1, max_size=3), 1)),
         "locations": draw(distinct_lists(locations(names, resolvable), _by("path"), min_size=1, max_size=3)),
     }
+    if draw(chance(30)):
+        site["directives"] = draw(field(directive_lists(resolvable), 1))
     if draw(chance(66)):
         site["server_name"] = draw(field(st.one_of(valid_server_name,
                                                    st.lists(field(valid_server_name), min_size=1, max_size=3))))
@@ -500,6 +597,8 @@ def inventories(draw, resolvable=False, material=None):
             inventory["realtime_proxy_worker_connections"] = connections
             base = connections if isinstance(connections, int) and not isinstance(connections, bool) else 4096
             inventory["realtime_proxy_worker_rlimit_nofile"] = draw(field(st.sampled_from([2 * base, 2 * base - 1, 65536])))
+    if draw(chance(30)):
+        inventory["realtime_proxy_http_directives"] = draw(field(directive_lists(resolvable), 1))
     if draw(chance(60)):
         # Mostly values that turn the feature on (the defaults turn it off).
         newer = {
@@ -651,7 +750,16 @@ def features(settings):
                                                ("hsts", _int(tls.get("hsts_max_age", 0)))) if on)
             if not site.get("listen"):
                 found.add("tls only")
+        if site.get("directives"):
+            found.add("site directives")
         for location in site["locations"]:
+            match = location.get("match", "prefix")
+            found.update(name for name, on in (
+                ("match %s" % match, match != "prefix"), ("upstream_path", "upstream_path" in location),
+                ("location directives", location.get("directives")),
+                ("inherited add_header", location["type"] == "sse" and any(
+                    "add_header" in entry for entry in (site.get("directives") or []) +
+                    (settings.get("realtime_proxy_http_directives") or [])))) if on)
             cors = location.get("cors") or {}
             found.update(name for name, on in (
                 ("allowed_origins", location.get("allowed_origins")), ("cors", cors),
@@ -661,7 +769,8 @@ def features(settings):
         ("trusted_proxies", settings.get("realtime_proxy_trusted_proxies")),
         ("limit_conn", _int(settings.get("realtime_proxy_limit_conn_per_client", 0))),
         ("limit_req", settings.get("realtime_proxy_limit_req_rate")),
-        ("tls_ciphers", "realtime_proxy_tls_ciphers" in settings)) if on)
+        ("tls_ciphers", "realtime_proxy_tls_ciphers" in settings),
+        ("http directives", settings.get("realtime_proxy_http_directives"))) if on)
     return found
 
 
@@ -669,7 +778,8 @@ def features(settings):
 # the generator drops one, the fixed run says so.
 FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "allowed_origins", "cors", "cors *",
             "cors credentials", "heartbeat_interval", "verify_url", "trusted_proxies", "limit_conn", "limit_req",
-            "tls_ciphers"}
+            "tls_ciphers", "match prefix_priority", "match exact", "match regex", "match regex_nocase", "upstream_path",
+            "location directives", "site directives", "http directives", "inherited add_header"}
 
 
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):
