@@ -2,18 +2,20 @@
 repeats one for its readers (the argument spec's docs and choices, the
 README, the templates) drifts from it.
 
-Homes: location types and presets in vars/main.yml, defaults in
-defaults/main/*.yml, option names in meta/argument_specs.yml.
+Homes: location types and presets (with the directives each type owns) in
+vars/main.yml, defaults in defaults/main/*.yml, option names in
+meta/argument_specs.yml.
 """
 
 from __future__ import annotations
 
 import re
 
+import crossplane
 import pytest
 import yaml
 
-from realtime_testkit.render import REPO_ROOT, public_variables
+from realtime_testkit.render import REPO_ROOT, public_variables, render_tree
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils import _inventory, _role_data
 
@@ -107,14 +109,10 @@ def test_reserved_headers_are_the_presets(presets):
             assert any("proxy_headers.%s: is set by the location type" % header in error for error in errors), errors
 
 
-def test_owned_directives_are_what_each_type_writes(presets, tmp_path):
+def test_owned_directives_are_what_each_type_writes(presets, options, tmp_path):
     """A preset's ``owns`` lists every directive its template writes in the
     location (besides the headers, which ``headers`` owns), so a location's
     directives can never repeat one of them."""
-    import crossplane
-
-    from realtime_testkit.render import render_tree
-
     locations = [{"path": "/%s/" % kind, "type": kind, "upstream": "app"} for kind in presets]
     settings = {"realtime_proxy_upstreams": [{"name": "app", "servers": ["127.0.0.1:1"]}],
                 "realtime_proxy_sites": [{"name": "s", "listen": [8080], "locations": locations}]}
@@ -127,6 +125,5 @@ def test_owned_directives_are_what_each_type_writes(presets, tmp_path):
     assert written == {kind: set(preset["owns"]) for kind, preset in presets.items()}
     for kind, preset in presets.items():
         location = {option for option in preset["owns"].values() if option}
-        names = set(load("meta/argument_specs.yml")["argument_specs"]["main"]["options"]["realtime_proxy_sites"]
-                    ["options"]["locations"]["options"])
+        names = set(options["realtime_proxy_sites"]["options"]["locations"]["options"])
         assert location <= names, "%s: owns names options the spec does not have: %s" % (kind, location - names)
