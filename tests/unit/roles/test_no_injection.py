@@ -330,7 +330,8 @@ refused_arg = st.one_of(st.sampled_from(['a"b', "a\\b", "x\ny", "\x00", "caf\u00
 def directive_entries(draw, resolvable):
     """One {name: args} entry; hostile ones (never in a clean inventory) have a
     refused name or argument, or, without nginx, any accepted text as argument."""
-    name = draw(st.sampled_from(sorted(DIRECTIVE_POOL)))
+    # add_header, whose inheritance the role repeats, about one time in three.
+    name = draw(st.sampled_from(sorted(DIRECTIVE_POOL) + ["add_header"] * 4))
     args = draw(DIRECTIVE_POOL[name])
     hostile = draw(hostile_chance(15))
     if hostile:
@@ -524,7 +525,7 @@ def sites(draw, names, resolvable, material=None):
                                             str, min_size=1, max_size=3), 1)),
         "locations": draw(distinct_lists(locations(names, resolvable), _by("path"), min_size=1, max_size=3)),
     }
-    if draw(chance(30)):
+    if draw(chance(45)):
         site["directives"] = draw(field(directive_lists(resolvable), 1))
     if draw(chance(66)):
         site["server_name"] = draw(field(st.one_of(valid_server_name,
@@ -757,9 +758,12 @@ def features(settings):
             found.update(name for name, on in (
                 ("match %s" % match, match != "prefix"), ("upstream_path", "upstream_path" in location),
                 ("location directives", location.get("directives")),
-                ("inherited add_header", location["type"] == "sse" and any(
-                    "add_header" in entry for entry in (site.get("directives") or []) +
-                    (settings.get("realtime_proxy_http_directives") or [])))) if on)
+                # A location with add_header of its own (sse, CORS, HSTS or its directives) under a site or
+                # http level that has some: nginx alone would drop those.
+                ("inherited add_header", (location["type"] == "sse" or location.get("cors") or _int(tls.get(
+                    "hsts_max_age", 0)) or any("add_header" in entry for entry in location.get("directives") or []))
+                 and any("add_header" in entry for entry in (site.get("directives") or []) +
+                         (settings.get("realtime_proxy_http_directives") or [])))) if on)
             cors = location.get("cors") or {}
             found.update(name for name, on in (
                 ("allowed_origins", location.get("allowed_origins")), ("cors", cors),
