@@ -15,7 +15,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import UPSTREAM_KEYS, UpstreamChecks
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directives import DirectiveChecks
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import UPSTREAM_KEYS, UpstreamChecks  # noqa: F401 UPSTREAM_KEYS: one place to read every key set from
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_values import (
     FILE_PATH_HELP, FILE_PATH_RE, HOST_LABEL, MAX_TIMEOUT, as_int, check_host_port, port_ok)
 from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, suboption_names
@@ -39,6 +40,16 @@ HEADER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}\Z")
 HEADER_VALUE_RE = re.compile(r'^[\x20-\x7e]{0,1024}\Z')
 HEADER_VALUE_FORBIDDEN = set('"\\${}')
 HEADER_VALUE_HELP = "printable ASCII up to 1024 characters without \" \\ $ { or }"
+
+# Location match kinds and the modifier nginx writes for each.
+MATCH_MODIFIERS = {"prefix": "", "prefix_priority": "^~", "exact": "=", "regex": "~", "regex_nocase": "~*"}
+REGEX_MATCHES = ("regex", "regex_nocase")
+# A regex is written inside double quotes. nginx's parser reads \\ as one
+# backslash (and \" as a quote), which would change the regex, so neither is
+# allowed; a final backslash would escape the closing quote.
+REGEX_RE = re.compile(r'^[\x20-\x7e]{1,1024}\Z')
+REGEX_HELP = ("a regular expression of 1 to 1024 printable ASCII characters without '\"' or two backslashes in a "
+              "row (match a backslash with [\\x5c]), not ending in a backslash")
 
 TIMEOUT_KEYS = ("read_timeout", "send_timeout", "connect_timeout")
 
@@ -66,7 +77,7 @@ def listen_key(value):
     return (host.lower(), int(port))
 
 
-class InventoryChecker(UpstreamChecks):
+class InventoryChecker(UpstreamChecks, DirectiveChecks):
     """Collects every problem in one pass, so a user fixes them all at once.
 
     The checks of realtime_proxy_upstreams are in UpstreamChecks (_inventory_upstreams)."""
@@ -134,6 +145,8 @@ class InventoryChecker(UpstreamChecks):
                 if not isinstance(site.get(key, False), bool):
                     self.error("%s.%s" % (where, key), "must be true or false")
             self.locations(where + ".locations", site.get("locations"), upstream_names if present else None)
+            if "directives" in site:
+                self.directives(where + ".directives", site["directives"], "server")
 
     def tls(self, where, tls, site):
         if not isinstance(tls, dict):
@@ -254,13 +267,7 @@ class InventoryChecker(UpstreamChecks):
                 self.error(lwhere, "must be a mapping with path, type and upstream")
                 continue
             self.unknown_keys(lwhere, location, LOCATION_KEYS)
-            path = location.get("path")
-            if not isinstance(path, str) or not PATH_RE.match(path):
-                self.error(lwhere + ".path", "%r is not %s" % (path, PATH_HELP))
-            elif path in seen:
-                self.error(lwhere + ".path", "%r is used twice in this site; each path must be unique" % path)
-            else:
-                seen.add(path)
+            match = self.location_match(lwhere, location, seen)
             kind = location.get("type")
             if kind not in location_types():
                 self.error(lwhere + ".type", "%r is not one of: %s" % (kind, ", ".join(location_types())))
@@ -273,6 +280,15 @@ class InventoryChecker(UpstreamChecks):
             for key in TIMEOUT_KEYS:
                 if key in location:
                     self.timeout("%s.%s" % (lwhere, key), location[key])
+            if "upstream_path" in location:
+                upstream_path = location["upstream_path"]
+                if match in REGEX_MATCHES:
+                    self.error(lwhere + ".upstream_path", "cannot be used with match %s: nginx allows no URI in "
+                               "proxy_pass in a location given by a regular expression" % match)
+                elif not isinstance(upstream_path, str) or not PATH_RE.match(upstream_path):
+                    self.error(lwhere + ".upstream_path", "%r is not %s" % (upstream_path, PATH_HELP))
+            if "directives" in location:
+                self.directives(lwhere + ".directives", location["directives"], "location", kind)
             reserved = [name.lower() for name in preset(kind).get("headers", {})]
             self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), reserved)
             if "allowed_origins" in location:
@@ -307,6 +323,32 @@ class InventoryChecker(UpstreamChecks):
                     self.error(lwhere + ".read_timeout",
                                "%d s is not longer than heartbeat_interval (%d s); nginx would close idle streams between "
                                "heartbeats, so raise read_timeout above %d" % (read, beat, beat))
+
+    def location_match(self, where, location, seen):
+        """Check match and path; SEEN holds the site's (kind, path) pairs. Returns the match kind."""
+        match = location.get("match", "prefix")
+        if match not in MATCH_MODIFIERS:
+            self.error(where + ".match", "%r is not one of: %s" % (match, ", ".join(MATCH_MODIFIERS)))
+            return None
+        path = location.get("path")
+        if match in REGEX_MATCHES:
+            if (not isinstance(path, str) or not REGEX_RE.match(path) or '"' in path or "\\\\" in path
+                    or path.endswith("\\")):
+                self.error(where + ".path", "%r is not %s" % (path, REGEX_HELP))
+                return match
+            # nginx tries regexes in order: the same one twice never matches the second.
+            key = (match, path)
+        elif not isinstance(path, str) or not PATH_RE.match(path):
+            self.error(where + ".path", "%r is not %s" % (path, PATH_HELP))
+            return match
+        else:
+            # prefix and prefix_priority are one location to nginx ("duplicate location").
+            key = ("exact" if match == "exact" else "prefix", path)
+        if key in seen:
+            self.error(where + ".path", "%r is used twice in this site with match %s; each location must be unique"
+                       % (path, match))
+        seen.add(key)
+        return match
 
     def headers(self, where, headers, reserved):
         if not isinstance(headers, dict):
@@ -375,6 +417,7 @@ class InventoryChecker(UpstreamChecks):
             self.error("realtime_proxy_limit_req_rate", "%r is not a rate such as 20r/s or 600r/m, or empty for no limit" % (rate,))
         self.networks("realtime_proxy_trusted_proxies", settings.get("realtime_proxy_trusted_proxies") or [])
         self.stub_status(settings)
+        self.directives("realtime_proxy_http_directives", settings.get("realtime_proxy_http_directives", []), "http")
         ciphers = settings.get("realtime_proxy_tls_ciphers", ["ECDHE-RSA-AES128-GCM-SHA256"])
         if not isinstance(ciphers, list) or not ciphers:
             self.error("realtime_proxy_tls_ciphers", "must be a non-empty list of OpenSSL cipher names")

@@ -471,13 +471,17 @@ async def _ws_open(url, rec: StreamRecord, headers, connect_timeout):
     return ws
 
 
-async def _ws_talk(ws, rec: StreamRecord, ping_interval: float, echo_timeout: float) -> None:
-    """Send a message every ``ping_interval`` s and check its echo, until closed or cancelled."""
+async def _ws_talk(ws, rec: StreamRecord, ping_interval: float, echo_timeout: float, deadline: float) -> None:
+    """Send a message every ``ping_interval`` s and check its echo, until closed, cancelled or DEADLINE.
+
+    The deadline is checked here too: on Python 3.11 a cancellation that
+    arrives as ``wait_for`` completes can be lost, and the socket would keep
+    talking past the hold."""
     seq = 0
     try:
         # Spread the sockets over the interval instead of sending in bursts.
         await asyncio.sleep(random.uniform(0, ping_interval))
-        while True:
+        while time.monotonic() < deadline:
             seq += 1
             msg = "ping %d %d" % (rec.index, seq)
             sent = time.monotonic()
@@ -523,14 +527,14 @@ async def _ws_one(url, rec, headers, connect_timeout, ping_interval, echo_timeou
         ready.done()
     if ws is None:
         return
-    await _ws_talk(ws, rec, ping_interval, echo_timeout)
+    await _ws_talk(ws, rec, ping_interval, echo_timeout, deadline)
     if not reconnect or rec.closed_at is None or time.monotonic() + reconnect_delay >= deadline:
         return
     await asyncio.sleep(reconnect_delay)
     rec.resume = StreamRecord(rec.index)
     ws = await _ws_open(url, rec.resume, headers, connect_timeout)
     if ws is not None:
-        await _ws_talk(ws, rec.resume, ping_interval, echo_timeout)
+        await _ws_talk(ws, rec.resume, ping_interval, echo_timeout, deadline)
 
 
 async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1.0,

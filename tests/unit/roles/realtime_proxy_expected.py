@@ -104,6 +104,37 @@ NOT_WEBSOCKET = "$realtime_proxy_not_websocket"
 
 
 
+# nginx's location modifiers, from its documentation of "location".
+MATCH_MODIFIERS = {"prefix": (), "prefix_priority": ("^~",), "exact": ("=",), "regex": ("~",), "regex_nocase": ("~*",)}
+
+
+def directive_arg(value):
+    """One inventory argument as nginx reads it: its text, in double quotes
+    (which crossplane removes). Numbers are written as Python writes them."""
+    return value if isinstance(value, str) else str(value)
+
+
+def inventory_directives(entries):
+    """A list of {name: args} as directives: each argument one argument."""
+    out = []
+    for entry in entries or []:
+        for name, args in entry.items():
+            args = [] if args is None else args if isinstance(args, list) else [args]
+            out.append(d(name, *[directive_arg(arg) for arg in args]))
+    return out
+
+
+def add_headers(entries):
+    return [item for item in inventory_directives(entries) if item[0] == "add_header"]
+
+
+def inherited_add_headers(site, merged):
+    """The add_header directives a location inherits from http {} and its
+    server {}: nginx drops them in a block with one of its own, so the role
+    writes them in each location (and in a CORS preflight's if block)."""
+    return add_headers(merged["realtime_proxy_http_directives"]) + add_headers(site.get("directives"))
+
+
 def d(name, *args, block=None):
     """One directive as compared: (name, args tuple) or (name, args, block)."""
     if block is None:
@@ -148,7 +179,7 @@ CORS_DEFAULT_HEADERS = ["Last-Event-ID", "Cache-Control"]
 CORS_DEFAULT_MAX_AGE = 600
 
 
-def _cors_headers(cors, location_suffix, site):
+def _cors_headers(cors, location_suffix, site, repeated=()):
     """The location's CORS add_headers: the OPTIONS preflight if-block, then the simple ones."""
     origin = d("add_header", "Access-Control-Allow-Origin", "$realtime_proxy_cors_origin_" + location_suffix, "always")
     credentials = ([d("add_header", "Access-Control-Allow-Credentials",
@@ -160,7 +191,7 @@ def _cors_headers(cors, location_suffix, site):
         d("add_header", "Access-Control-Allow-Headers", ", ".join(cors.get("headers", CORS_DEFAULT_HEADERS)), "always"),
         d("add_header", "Access-Control-Max-Age", str(cors.get("max_age", CORS_DEFAULT_MAX_AGE)), "always"),
         vary,
-    ] + _hsts(site) + [
+    ] + _hsts(site) + list(repeated) + [
         d("return", "204"),
     ]
     return [d("if", "$request_method", "=", "OPTIONS", block=preflight), origin] + credentials + [vary]
@@ -200,7 +231,8 @@ def expected_location(location, merged, site=None, location_suffix=None):
     block = []
     if kind in ORIGIN_CHECKED_TYPES and location.get("allowed_origins"):
         block.append(d("if", "$realtime_proxy_origin_ok_" + location_suffix, "=", "0", block=[d("return", "403")]))
-    block += [d("proxy_pass", "http://%s" % location["upstream"]), d("proxy_http_version", "1.1")]
+    block += [d("proxy_pass", "http://%s%s" % (location["upstream"], location.get("upstream_path", ""))),
+              d("proxy_http_version", "1.1")]
     block += [d("proxy_set_header", name, value) for name, value in headers.values()]
     block += _next_upstream(merged, location["upstream"])
     block += [
@@ -209,10 +241,14 @@ def expected_location(location, merged, site=None, location_suffix=None):
         d("proxy_send_timeout", "%ss" % location.get("send_timeout", preset["send_timeout"])),
     ]
     block += [d(name, *args) for name, args in TYPE_EXTRA[kind]]
-    block += _hsts(site)
+    block += inventory_directives(location.get("directives"))
+    inherited = inherited_add_headers(site, merged)
+    block += _hsts(site) + inherited
     if location.get("cors"):
-        block += _cors_headers(location["cors"], location_suffix, site)
-    return d("location", location["path"], block=block)
+        block += _cors_headers(location["cors"], location_suffix, site,
+                               inherited + add_headers(location.get("directives")))
+    modifier = MATCH_MODIFIERS[location.get("match", "prefix")]
+    return d("location", *modifier, location["path"], block=block)
 
 
 def expected_site(site, merged):
@@ -244,6 +280,9 @@ def expected_site(site, merged):
         block.append(d("ssl_certificate_key", tls.get("certificate_key", "realtime_proxy/tls/%s.key" % site["name"])))
     if _as_int(merged["realtime_proxy_limit_conn_per_client"]) > 0:
         block.append(d("limit_conn", "realtime_proxy_conn", str(merged["realtime_proxy_limit_conn_per_client"])))
+    if site.get("directives"):
+        # The server's own add_header hides the http-level ones: they are repeated.
+        block += add_headers(merged["realtime_proxy_http_directives"]) + inventory_directives(site["directives"])
     if merged["realtime_proxy_limit_req_rate"]:
         block.append(d("limit_req", "zone=realtime_proxy_req", "burst=%s" % merged["realtime_proxy_limit_req_burst"], "nodelay"))
     block += [expected_location(location, merged, site, suffix(site, index))
@@ -387,6 +426,7 @@ def expected_nginx_conf(merged):
                  d("gzip_types", *merged["realtime_proxy_gzip_types"])]
     else:
         body.append(d("gzip", "off"))
+    body += inventory_directives(merged["realtime_proxy_http_directives"])
     return [item if item[0] != "http" else d("http", block=body) for item in conf]
 
 

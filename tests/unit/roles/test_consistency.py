@@ -2,18 +2,20 @@
 repeats one for its readers (the argument spec's docs and choices, the
 README, the templates) drifts from it.
 
-Homes: location types and presets in vars/main.yml, defaults in
-defaults/main/*.yml, option names in meta/argument_specs.yml.
+Homes: location types and presets (with the directives each type owns) in
+vars/main.yml, defaults in defaults/main/*.yml, option names in
+meta/argument_specs.yml.
 """
 
 from __future__ import annotations
 
 import re
 
+import crossplane
 import pytest
 import yaml
 
-from realtime_testkit.render import REPO_ROOT, public_variables
+from realtime_testkit.render import REPO_ROOT, public_variables, render_tree
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils import _inventory, _inventory_upstreams, _inventory_values, _role_data
 
@@ -67,7 +69,7 @@ def test_each_preset_has_its_one_template_and_each_template_a_preset(presets):
     templates = {"locations/" + path.name for path in (ROLE / "templates" / "locations").glob("[!_]*.j2")}
     assert {preset["template"] for preset in presets.values()} == templates
     for kind, preset in presets.items():
-        assert set(preset) >= {"template", "read_timeout", "send_timeout", "headers"}, kind
+        assert set(preset) >= {"template", "read_timeout", "send_timeout", "headers", "owns"}, kind
 
 
 @pytest.mark.parametrize("option", ["read_timeout", "send_timeout"])
@@ -136,3 +138,23 @@ def test_reserved_headers_are_the_presets(presets):
 def test_default_ciphers_are_the_tls_profile(defaults):
     # realtime_proxy_tls_ciphers is the user's override of the profile's list (vars/main.yml).
     assert defaults["realtime_proxy_tls_ciphers"] == load("vars/main.yml")["realtime_proxy__tls_profile"]["ciphers"]
+
+
+def test_owned_directives_are_what_each_type_writes(presets, options, tmp_path):
+    """A preset's ``owns`` lists every directive its template writes in the
+    location (besides the headers, which ``headers`` owns), so a location's
+    directives can never repeat one of them."""
+    locations = [{"path": "/%s/" % kind, "type": kind, "upstream": "app"} for kind in presets]
+    settings = {"realtime_proxy_upstreams": [{"name": "app", "servers": ["127.0.0.1:1"]}],
+                "realtime_proxy_sites": [{"name": "s", "listen": [8080], "locations": locations}]}
+    render_tree(settings, tmp_path)
+    parsed = crossplane.parse(str(tmp_path / "realtime_proxy/sites/s.conf"), single=True, comments=False,
+                              check_ctx=False)["config"][0]["parsed"]
+    server = [item for item in parsed if item["directive"] == "server"][0]
+    written = {item["args"][0].strip("/"): {d["directive"] for d in item["block"]} - {"add_header", "proxy_set_header"}
+               for item in server["block"] if item["directive"] == "location"}
+    assert written == {kind: set(preset["owns"]) for kind, preset in presets.items()}
+    for kind, preset in presets.items():
+        location = {option for option in preset["owns"].values() if option}
+        names = set(options["realtime_proxy_sites"]["options"]["locations"]["options"])
+        assert location <= names, "%s: owns names options the spec does not have: %s" % (kind, location - names)

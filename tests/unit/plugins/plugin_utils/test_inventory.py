@@ -518,3 +518,196 @@ def test_own_logs_must_be_a_boolean():
     settings = inventory()
     site(settings)["own_logs"] = "yes"
     one_error(settings, "realtime_proxy_sites[0].own_logs")
+
+
+# -- match, upstream_path ------------------------------------------------------
+
+def with_location(**location):
+    settings = inventory()
+    site(settings)["locations"].append(dict({"path": "/x/", "type": "http", "upstream": "app"}, **location))
+    return settings
+
+
+NEW = "realtime_proxy_sites[0].locations[3]"
+
+
+@pytest.mark.parametrize("match,path", [
+    ("prefix", "/x/"), ("prefix_priority", "/static/"), ("exact", "/healthz"), ("regex", r"\.json$"),
+    ("regex_nocase", r"^/(img|css)/.+\.(png|CSS)$"), ("regex", r"^/a{2,3};b#c\d\t\'x'$"), ("regex", "/sse/"),
+])
+def test_match_kinds_accepted(match, path):
+    assert inventory_errors(with_location(match=match, path=path)) == []
+
+
+def test_unknown_match_names_the_choices():
+    message = one_error(with_location(match="glob"), NEW + ".match")
+    assert "'glob'" in message and "prefix, prefix_priority, exact, regex, regex_nocase" in message
+
+
+@pytest.mark.parametrize("path", [
+    'a"b', "a\\\\b", "ends\\", "new\nline", "tab\tchar", "nul\x00", "caf\u00e9", "", "x" * 1025, ["/a"], 5, None,
+])
+def test_bad_regex_is_refused_naming_the_path(path):
+    message = one_error(with_location(match="regex", path=path), NEW + ".path")
+    assert "regular expression" in message
+
+
+@pytest.mark.parametrize("match", ["prefix_priority", "exact"])
+@pytest.mark.parametrize("path", ["/a b", "/a;b", "/a{", "a/", "/$x", "/a\"b"])
+def test_bad_plain_path_is_refused_for_every_plain_match(match, path):
+    assert "is not a path" in one_error(with_location(match=match, path=path), NEW + ".path")
+
+
+@pytest.mark.parametrize("first,second,duplicate", [
+    ({"path": "/sse/"}, {"path": "/sse/", "match": "exact"}, False),
+    ({"path": "/sse/"}, {"path": "/sse/", "match": "prefix_priority"}, True),
+    ({"path": "/sse/", "match": "exact"}, {"path": "/sse/", "match": "exact"}, True),
+    ({"path": r"\.json$", "match": "regex"}, {"path": r"\.json$", "match": "regex"}, True),
+    ({"path": r"\.json$", "match": "regex"}, {"path": r"\.json$", "match": "regex_nocase"}, False),
+    ({"path": "/sse/", "match": "regex"}, {"path": "/sse/"}, False),
+])
+def test_path_uniqueness_follows_the_match_kind(first, second, duplicate):
+    settings = inventory()
+    locations = site(settings)["locations"]
+    locations[1].update(first)
+    locations[2].update(second)
+    errors = [e for e in inventory_errors(settings) if e.startswith("realtime_proxy_sites[0].locations[2].path:")]
+    assert bool(errors) == duplicate, errors
+    if duplicate:
+        assert "used twice in this site" in errors[0]
+
+
+@pytest.mark.parametrize("match", ["prefix", "prefix_priority", "exact"])
+def test_upstream_path_accepted_where_nginx_allows_a_uri(match):
+    assert inventory_errors(with_location(match=match, path="/x/", upstream_path="/v1/")) == []
+
+
+@pytest.mark.parametrize("match", ["regex", "regex_nocase"])
+def test_upstream_path_refused_with_a_regex(match):
+    message = one_error(with_location(match=match, path=r"\.json$", upstream_path="/v1/"), NEW + ".upstream_path")
+    assert "cannot be used with match %s" % match in message and "regular expression" in message
+
+
+@pytest.mark.parametrize("value", ["v1/", "/v1 /", "/v1;", "/$uri", "/a{", "/é", 1, ["/v1/"], None])
+def test_bad_upstream_path_is_refused(value):
+    message = one_error(with_location(upstream_path=value), NEW + ".upstream_path")
+    assert "is not a path" in message
+
+
+# -- directives ---------------------------------------------------------------------
+
+HTTP = "realtime_proxy_http_directives"
+SITE = "realtime_proxy_sites[0].directives"
+LOCATION = NEW + ".directives"
+
+
+def with_directives(level, entries, **location):
+    if level == HTTP:
+        return inventory(realtime_proxy_http_directives=entries)
+    if level == SITE:
+        settings = inventory()
+        site(settings)["directives"] = entries
+        return settings
+    return with_location(directives=entries, **location)
+
+
+LEVELS = [HTTP, SITE, LOCATION]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_valid_directives_accepted(level):
+    entries = [{"client_max_body_size": "10m"}, {"add_header": ["X-Frame-Options", "DENY", "always"]},
+               {"add_header": ["X-Request-Id", "$request_id", "always"]}, {"keepalive_requests": 1000},
+               {"add_header": ["X-Mixed", "a $host;b {c} #d 'e'", "always"]}, {"internal": None},
+               {"proxy_buffer_size": 16.5}, {"etag": "off"}, {"client_body_buffer_size": []}]
+    assert inventory_errors(with_directives(level, entries)) == []
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("entries,at,expect", [
+    ("x", "", "must be a list"),
+    ({"gzip": "on"}, "", "must be a list"),
+    (["gzip on"], "[0]", "mapping of one directive name"),
+    ([{"gzip": "on", "etag": "off"}], "[0]", "mapping of one directive name"),
+    ([{}], "[0]", "mapping of one directive name"),
+    ([{"Gzip": "on"}], "[0]", "is not an nginx directive name"),
+    ([{"gzip;": "on"}], "[0]", "is not an nginx directive name"),
+    ([{"1gzip": "on"}], "[0]", "is not an nginx directive name"),
+    ([{"a" * 65: "on"}], "[0]", "is not an nginx directive name"),
+    ([{5: "on"}], "[0]", "is not an nginx directive name"),
+    ([{"gzip": True}], "[0].gzip", "write on or off as a quoted string"),
+    ([{"add_header": ["X-A", False]}], "[0].add_header[1]", "write on or off as a quoted string"),
+    ([{"gzip": {"on": 1}}], "[0].gzip", "is not a string or a number"),
+    ([{"add_header": ["X-A", ["b"]]}], "[0].add_header[1]", "is not a string or a number"),
+    ([{"client_max_body_size": float("nan")}], "[0].client_max_body_size", "is not a number nginx reads"),
+    ([{"add_header": ["X-A", 'a"b']}], "[0].add_header[1]", "without '\"' or '\\'"),
+    ([{"add_header": ["X-A", "a\\"]}], "[0].add_header[1]", "without '\"' or '\\'"),
+    ([{"add_header": ["X-A", "a\nb"]}], "[0].add_header[1]", "printable ASCII"),
+    ([{"add_header": ["X-A", "a\x00b"]}], "[0].add_header[1]", "printable ASCII"),
+    ([{"add_header": ["X-A", "caf\u00e9"]}], "[0].add_header[1]", "printable ASCII"),
+    ([{"add_header": ["X-A", "${host}"]}], "[0].add_header[1]", "$name"),
+    ([{"add_header": ["X-A", "5$"]}], "[0].add_header[1]", "$name"),
+    ([{"add_header": ["X-A", "$1"]}], "[0].add_header[1]", "$name"),
+    ([{"add_header": ["X-A", "x" * 1025]}], "[0].add_header[1]", "up to 1024"),
+    ([{"server_tokens": "$" + "a" * 40 + "$" * 30}], "[0].server_tokens", "$name"),
+])
+def test_bad_directive_is_refused_naming_it(level, entries, at, expect):
+    message = one_error(with_directives(level, entries), level + at)
+    assert expect in message, message
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("name", ["if", "location", "limit_except", "server", "upstream", "map", "geo", "types",
+                                  "http", "events", "split_clients", "match"])
+def test_block_directives_are_refused_by_name(level, name):
+    message = one_error(with_directives(level, [{"etag": "on"}, {name: "x"}]), "%s[1].%s" % (level, name))
+    assert "is a block" in message
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("name", ["include", "load_module", "perl_require", "js_import"])
+def test_file_loading_directives_are_refused_by_name(level, name):
+    message = one_error(with_directives(level, [{name: "/etc/passwd"}]), "%s[0].%s" % (level, name))
+    assert "loads files, modules or code" in message
+
+
+@pytest.mark.parametrize("kind,name,option", [
+    ("sse", "proxy_buffering", None), ("sse", "proxy_cache", None), ("sse", "gzip", None),
+    ("sse", "chunked_transfer_encoding", None),
+    ("http", "proxy_pass", "upstream"), ("websocket", "proxy_pass", "upstream"), ("sse", "proxy_http_version", None),
+    ("http", "proxy_read_timeout", "read_timeout"), ("websocket", "proxy_send_timeout", "send_timeout"),
+    ("sse", "proxy_connect_timeout", "connect_timeout"),
+])
+def test_directive_owned_by_the_type_is_refused_naming_the_type(kind, name, option):
+    message = one_error(with_directives(LOCATION, [{name: "on"}], type=kind), "%s[0].%s" % (LOCATION, name))
+    assert "is set by the location type %s" % kind in message
+    if option:
+        assert "use the location's %s" % option in message
+
+
+@pytest.mark.parametrize("name", ["proxy_buffering", "gzip", "chunked_transfer_encoding"])
+def test_sse_owned_directives_are_free_on_http_locations(name):
+    assert inventory_errors(with_directives(LOCATION, [{name: "on"}], type="http")) == []
+
+
+@pytest.mark.parametrize("kind,header", [("websocket", "Upgrade"), ("websocket", "connection"), ("sse", "Connection"),
+                                         ("http", "CONNECTION")])
+def test_proxy_set_header_of_a_type_owned_header_names_the_type(kind, header):
+    settings = with_directives(LOCATION, [{"proxy_set_header": [header, "x"]}], type=kind)
+    message = one_error(settings, LOCATION + "[0].proxy_set_header")
+    assert "header is set by the location type %s" % kind in message
+
+
+@pytest.mark.parametrize("level,expect", [(LOCATION, "use the location's proxy_headers"),
+                                          (SITE, "does not pass proxy_set_header down"),
+                                          (HTTP, "does not pass proxy_set_header down")])
+def test_proxy_set_header_points_to_proxy_headers(level, expect):
+    message = one_error(with_directives(level, [{"proxy_set_header": ["X-Tenant", "blue"]}]), level + "[0].proxy_set_header")
+    assert expect in message
+
+
+def test_type_owned_directives_are_free_at_site_and_http_level():
+    settings = with_directives(SITE, [{"proxy_buffering": "off"}, {"proxy_read_timeout": "30s"}])
+    settings["realtime_proxy_http_directives"] = [{"gzip_comp_level": 5}, {"proxy_cache": "off"}]
+    assert inventory_errors(settings) == []
+
