@@ -1,7 +1,7 @@
 """Fixtures of the balancing scenario.
 
-Loopback ports (see molecule.yml): 18801 and 18802 test backends A and B,
-18809 a dead server, 18810 the proxy; test backend C listens on a Unix
+Loopback ports (see molecule.yml): 17101 and 17102 test backends A and B,
+17109 a dead server, 17110 the proxy; test backend C listens on a Unix
 socket. Each backend names itself (``<host>-<port>``, ``<host>-unix``) in
 the JSON mirror's ``backend`` and in every SSE event, so a test sees which
 server nginx chose.
@@ -24,7 +24,7 @@ def backend_of(answer):
 
 
 def short(name):
-    """'<host>-18801' -> '18801', '<host>-unix' -> 'unix'."""
+    """'<host>-17101' -> '17101', '<host>-unix' -> 'unix'."""
     return name.rsplit("-", 1)[-1]
 
 

@@ -1,6 +1,6 @@
 """Balanced upstreams with real traffic through the role's nginx.
 
-Backends A (18801) and B (18802) answer with their names; counts are
+Backends A (17101) and B (17102) answer with their names; counts are
 bounded and the ratios generous, so only a wrong method or parameter fails.
 """
 
@@ -13,7 +13,7 @@ from realtime_testkit.hosts import http_get
 from realtime_testkit.sse import assert_streamed, read_sse
 from realtime_testkit.ws import ws_echo
 
-A, B = "18801", "18802"
+A, B = "17101", "17102"
 
 
 def test_upstream_files_render_the_balancing(host):
@@ -22,7 +22,7 @@ def test_upstream_files_render_the_balancing(host):
     by_header = host.file("/etc/nginx/realtime_proxy/upstreams/by_header.conf").content_string
     assert "hash $http_x_user_id consistent;" in by_header
     weighted = host.file("/etc/nginx/realtime_proxy/upstreams/weighted.conf").content_string
-    assert "server 127.0.0.1:18801 weight=4;" in weighted
+    assert "server 127.0.0.1:17101 weight=4;" in weighted
     site = host.file("/etc/nginx/realtime_proxy/sites/balancing.conf").content_string
     assert "proxy_next_upstream error timeout;" in site and "proxy_next_upstream_tries 2;" in site
 
