@@ -19,9 +19,10 @@ export REALTIME_NGINX_BINARY ?= $(ROOT)/build/nginx/usr/sbin/nginx
 # collection keeps its scenarios at the top level.
 export MOLECULE_NO_LOG := false
 
-# In two lanes, alternating: default, layers, security, pipelines | reload, failures, probe.
-SCENARIOS ?= default reload layers failures security probe pipelines
-MOLECULE_LANES ?= 2
+# In three lanes, alternating (tools/run-scenarios.sh): scenarios mostly wait on apt and on
+# streams, so three share two cores well. oldest_core runs in `make matrix`.
+SCENARIOS ?= default reload layers failures security probe pipelines balancing routing socketio platforms
+MOLECULE_LANES ?= 3
 
 .PHONY: help setup venv nginx docker images demo demo-clean test lint unit sanity matrix molecule bench clean
 
