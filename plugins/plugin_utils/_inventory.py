@@ -105,6 +105,20 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks):
         for key in sorted(set(item) - allowed, key=str):
             self.error("%s.%s" % (where, key), "unknown option; allowed: %s" % ", ".join(sorted(allowed)))
 
+    def mappings(self, where, value, plural, keys_help, keys, non_empty=False):
+        """(where, index, item) for each mapping in the list VALUE, after its keys are checked against KEYS.
+        A VALUE that is no list (or an empty one, with NON_EMPTY) and items that are no mapping are reported."""
+        if not isinstance(value, list) or (non_empty and not value):
+            self.error(where, "must be a %slist of %s" % ("non-empty " if non_empty else "", plural))
+            return
+        for index, item in enumerate(value):
+            iwhere = "%s[%d]" % (where, index)
+            if not isinstance(item, dict):
+                self.error(iwhere, "must be a mapping with %s" % keys_help)
+                continue
+            self.unknown_keys(iwhere, item, keys)
+            yield iwhere, index, item
+
     def state(self, where, item):
         state = item.get("state", "present")
         if state not in STATES:
@@ -118,17 +132,9 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks):
 
     # -- sites ----------------------------------------------------------------
     def sites(self, sites, upstream_names):
-        var = "realtime_proxy_sites"
-        if not isinstance(sites, list):
-            self.error(var, "must be a list of sites")
-            return
         seen = set()
-        for index, site in enumerate(sites):
-            where = "%s[%d]" % (var, index)
-            if not isinstance(site, dict):
-                self.error(where, "must be a mapping with name, listen and locations")
-                continue
-            self.unknown_keys(where, site, SITE_KEYS)
+        for where, dummy, site in self.mappings("realtime_proxy_sites", sites, "sites", "name, listen and locations",
+                                                SITE_KEYS):
             self.name(where + ".name", site.get("name"), seen)
             present = self.state(where, site) == "present"
             self.server_names(where + ".server_name", site.get("server_name", "_"))
@@ -257,16 +263,9 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks):
                            % (listen, kind, other[0], other[1]))
 
     def locations(self, where, locations, upstream_names):
-        if not isinstance(locations, list) or not locations:
-            self.error(where, "must be a non-empty list of locations")
-            return
         seen = set()
-        for index, location in enumerate(locations):
-            lwhere = "%s[%d]" % (where, index)
-            if not isinstance(location, dict):
-                self.error(lwhere, "must be a mapping with path, type and upstream")
-                continue
-            self.unknown_keys(lwhere, location, LOCATION_KEYS)
+        for lwhere, dummy, location in self.mappings(where, locations, "locations", "path, type and upstream",
+                                                     LOCATION_KEYS, non_empty=True):
             match = self.location_match(lwhere, location, seen)
             kind = location.get("type")
             if kind not in location_types():

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The inventory checks of realtime_proxy_upstreams: servers, balancing,
 hash_key, next_upstream, and the sticky balancing a socketio location needs.
-A mixin of _inventory.InventoryChecker, whose error(), name(), unknown_keys()
-and state() it uses."""
+A mixin of _inventory.InventoryChecker, whose error(), mappings(), name() and
+state() it uses."""
 
 from __future__ import annotations
 
@@ -71,18 +71,10 @@ class UpstreamChecks:
         self.present_upstreams = {}
 
     def upstreams(self, upstreams):
-        var = "realtime_proxy_upstreams"
         present = set()
-        if not isinstance(upstreams, list):
-            self.error(var, "must be a list of upstreams")
-            return present
         seen = set()
-        for index, upstream in enumerate(upstreams):
-            where = "%s[%d]" % (var, index)
-            if not isinstance(upstream, dict):
-                self.error(where, "must be a mapping with name and servers")
-                continue
-            self.unknown_keys(where, upstream, UPSTREAM_KEYS)
+        for where, index, upstream in self.mappings("realtime_proxy_upstreams", upstreams, "upstreams",
+                                                    "name and servers", UPSTREAM_KEYS):
             name = self.name(where + ".name", upstream.get("name"), seen)
             if self.state(where, upstream) == "present" and name:
                 present.add(name)
