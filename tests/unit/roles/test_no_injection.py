@@ -409,7 +409,7 @@ def locations(draw, names, resolvable, sticky_names=()):
         location["heartbeat_interval"] = draw(hostile_mix(int_or_digits(1, 59), (20, int_or_digits(1, 7200)),
                                                           (3, mutated(int_or_digits(1, 59))), (3, hostile_string),
                                                           (3, wrong_type)))
-    if draw(chance(12) if location["type"] in ("sse", "websocket") else hostile_chance(2)):
+    if draw(chance(20) if location["type"] in ("sse", "websocket") else hostile_chance(2)):
         location["verify_url"] = draw(field(valid_verify_url, 1))
     if draw(hostile_chance(3)):
         location[draw(st.sampled_from(["extra", "rewrite", "Path"]))] = draw(hostile_string)
@@ -945,10 +945,24 @@ FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "all
 
 
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):
-    seed = _seed(mode)
+    # The fixed run must render every feature at least once. Which examples a
+    # seed yields can shift with what ran before in the same process, so a
+    # feature the first fixed seed missed gets up to three more fixed seeds
+    # (each printed and reproducible) before the run fails.
+    seeds = [_seed(mode)] + ([FIXED_SEED + extra for extra in (1, 2, 3)] if mode == "fixed" else [])
+    rendered = collections.Counter()
+    for seed in seeds:
+        _run_seed(seed, mode, max_examples, run_nginx, resolvable, material, rendered)
+        missing = set(need_features) - set(rendered)
+        if mode != "fixed" or not missing:
+            break
+    if mode == "fixed":
+        assert not missing, "the fixed runs rendered no inventory with %s" % sorted(missing)
+
+
+def _run_seed(seed, mode, max_examples, run_nginx, resolvable, material, rendered):
     print("hypothesis seed (%s): %d  -- rerun with REALTIME_PROPERTY_SEED=%d" % (mode, seed, seed))
     outcomes = {"rejected": 0, "rendered": 0}
-    rendered = collections.Counter()
 
     @hypothesis.seed(seed)
     @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
@@ -968,9 +982,6 @@ def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features
     print("rendered with: %r" % dict(sorted(rendered.items())))
     # The generator must reach the renderer often enough to mean something.
     assert outcomes["rendered"] >= max_examples // 25, outcomes
-    if mode == "fixed":
-        missing = set(need_features) - set(rendered)
-        assert not missing, "the fixed run rendered no inventory with %s" % sorted(missing)
 
 
 @pytest.mark.parametrize("mode", ["fixed", "random"])
