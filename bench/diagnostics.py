@@ -33,8 +33,8 @@ def bounded_by(config_info: dict, step: dict, machine: dict) -> str:
     """What bounded a configuration, from its settings, its first failing STEP and the MACHINE facts."""
     logs = step["nginx_log"]
     errs = " ".join(step["client_errors"])
-    connections = "worker_connections: %s per worker x %s workers" % (config_info["worker_connections"],
-                                                                     config_info["workers"])
+    connections = "worker_connections: %s per worker x %s workers" % (
+        config_info["worker_connections"], config_info["workers"])
     if "worker_connections are not enough" in logs:
         return connections + ", and every proxied stream takes two connections (client + upstream)"
     if "too many open files" in logs:

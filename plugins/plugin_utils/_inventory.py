@@ -16,7 +16,10 @@ import ipaddress
 import re
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directives import DirectiveChecks
-from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import UPSTREAM_KEYS, UpstreamChecks  # noqa: F401 UPSTREAM_KEYS: one place to read every key set from
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import (  # pylint: disable=unused-import
+    UPSTREAM_KEYS,  # noqa: F401  read from here with the other key sets
+    UpstreamChecks,
+)
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_values import (
     FILE_PATH_HELP, FILE_PATH_RE, HOST_LABEL, MAX_TIMEOUT, as_int, check_host_port, port_ok)
 from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, suboption_names

@@ -30,7 +30,6 @@ REFUSED_DIRECTIVES = dict(
         "include", "load_module", "perl", "perl_modules", "perl_require", "perl_set", "js_import", "js_path")])
 
 
-
 class DirectiveChecks:
     """Checks of inventory directives, mixed into InventoryChecker."""
 

@@ -103,8 +103,8 @@ def feature_errors(settings, features):
             continue
         hint = " (nginx 1.25 or newer, built --with-http_v3_module, as Debian 13's 1.26 is)" if module == "http_v3" else ""
         errors.append("%s: %s needs nginx's %s module, and nginx %s (%s) was built without it; use an nginx that "
-                      "has it%s, or turn the setting off" % (where, purpose, module, features["version"],
-                                                              features["origin"], hint))
+                      "has it%s, or turn the setting off"
+                      % (where, purpose, module, features["version"], features["origin"], hint))
     return errors
 
 

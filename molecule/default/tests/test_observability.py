@@ -35,7 +35,7 @@ def test_an_sse_stream_logs_its_duration_and_upstream_times(host, base, variable
     held = time.monotonic() - started
     assert result.status == 200
     line = None
-    for _ in range(20):  # nginx writes the line when the stream closes
+    for dummy in range(20):  # nginx writes the line when the stream closes
         found = [text for text in host.file(access_log).content_string.splitlines() if marker in text]
         if found:
             line = found[-1]

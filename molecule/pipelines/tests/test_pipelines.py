@@ -7,7 +7,6 @@ reloading, and an nginx killed outright.
 """
 
 import asyncio
-import re
 import time
 
 import pytest

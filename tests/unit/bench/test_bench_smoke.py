@@ -60,17 +60,17 @@ def test_report_shows_the_recorded_figures():
             "| nginx | %s (%s in a systemd container" % (m["nginx"], m["os_in_container"]),
             "| controller | Python %s, ansible-core %s |" % (m["python"], m["ansible_core"]),
             "| open files per process | {:,} hard limit".format(m["open_files_hard_limit"]),
-            "| role | %d | %s | %s | %s | %s |" % (sse_role["n"], sse_role["p50"], sse_role["p90"], sse_role["p99"],
-                                                    sse_role["max"]),
+            "| role | %d | %s | %s | %s | %s |" % (
+                sse_role["n"], sse_role["p50"], sse_role["p90"], sse_role["p99"], sse_role["max"]),
             "| role-defaults | auto (%d) | %d | %d | %d |" % (m["nproc"], defaults["worker_connections"],
                                                               defaults["worker_rlimit_nofile"],
                                                               results["capacity"]["ceilings"]["role-defaults"]["held_max"]),
             "`realtime_proxy_worker_connections: %d`" % defaults["worker_connections"],
             "`realtime_proxy_worker_rlimit_nofile: %d`" % defaults["worker_rlimit_nofile"],
             "`worker_processes %s`" % defaults["worker_processes"],
-            "| no-op re-run | %.1f | %d | %d |" % (results["converge"]["noop"]["wall_s"],
-                                                  results["converge"]["noop"]["recap"]["ok"],
-                                                  results["converge"]["noop"]["recap"]["changed"]),
+            "| no-op re-run | %.1f | %d | %d |" % (
+                results["converge"]["noop"]["wall_s"], results["converge"]["noop"]["recap"]["ok"],
+                results["converge"]["noop"]["recap"]["changed"]),
             "| %d / %d (latency" % (results["reload"]["new_connections"]["failed"],
                                     results["reload"]["new_connections"]["attempted"])):
         assert expected in text

@@ -103,7 +103,6 @@ ORIGIN_CHECKED_TYPES = ("websocket", "socketio")
 NOT_WEBSOCKET = "$realtime_proxy_not_websocket"
 
 
-
 # nginx's location modifiers, from its documentation of "location".
 MATCH_MODIFIERS = {"prefix": (), "prefix_priority": ("^~",), "exact": ("=",), "regex": ("~",), "regex_nocase": ("~*",)}
 

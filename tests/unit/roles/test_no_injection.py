@@ -943,7 +943,6 @@ FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "all
             "location directives", "site directives", "http directives", "inherited add_header"}
 
 
-
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):
     # The fixed run must render every feature at least once. Which examples a
     # seed yields can shift with what ran before in the same process, so a

@@ -166,8 +166,8 @@ def test_rule_problems_catch_incomplete_rules():
         return iter(())
     good = Rule('good', 'high', 'Do this.', check)
     assert _rule_problems([good]) == []
-    assert _rule_problems([Rule('', 'high', 'Do this.', check)]) == ["Rule(code='', severity='high', fix='Do this.', "
-                                                                      "check=%r) has no code" % (check,)]
+    no_code = "Rule(code='', severity='high', fix='Do this.', check=%r) has no code" % (check,)
+    assert _rule_problems([Rule('', 'high', 'Do this.', check)]) == [no_code]
     assert _rule_problems([Rule('bad', None, 'Do this.', check)]) == ['bad has no severity (one of low, medium, high)']
     assert _rule_problems([Rule('bad', 'high', ' ', check)]) == ['bad has no fix']
     assert _rule_problems([Rule('bad', 'high', 'Do this.', lambda target: iter(()))]) == [

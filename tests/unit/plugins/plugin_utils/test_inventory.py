@@ -710,4 +710,3 @@ def test_type_owned_directives_are_free_at_site_and_http_level():
     settings = with_directives(SITE, [{"proxy_buffering": "off"}, {"proxy_read_timeout": "30s"}])
     settings["realtime_proxy_http_directives"] = [{"gzip_comp_level": 5}, {"proxy_cache": "off"}]
     assert inventory_errors(settings) == []
-
