@@ -13,6 +13,11 @@ from conftest import assert_serving_old_config, flat, tail
 from realtime_testkit.hosts import nginx_processes
 from realtime_testkit.playbook import config_checksums, run_role
 
+from realtime_testkit.collection import ensure_importable
+
+ensure_importable()
+from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types  # noqa: E402  pylint: disable=wrong-import-position
+
 
 def _site_change(change):
     def make(variables):
@@ -33,7 +38,8 @@ BAD = {
     "cors-number": (_location(cors=0), "realtime_proxy_sites[0].locations[0].cors: must be a mapping"),
     "tls-number": (_site_change(lambda site: site.update(tls=5)), "realtime_proxy_sites[0].tls: must be a mapping"),
     "unknown-type": (_location(type="grpc"),
-                     "type must be one of: http, sse, websocket, got: grpc found in realtime_proxy_sites -> locations"),
+                     "type must be one of: %s, got: grpc found in realtime_proxy_sites -> locations"
+                     % ", ".join(location_types())),
     "undefined-upstream": (_location(upstream="nowhere"),
                            "realtime_proxy_sites[0].locations[0].upstream: 'nowhere' is not a present upstream"),
     "injected-server-name": (_site_change(lambda site: site.update(server_name="a.test; return 200")),

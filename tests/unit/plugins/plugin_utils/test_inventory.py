@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files
+from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types
 
 GLOBALS = {
     "realtime_proxy_worker_processes": "auto",
@@ -50,7 +51,7 @@ def test_unknown_type_names_the_variable_and_the_choices():
     settings = inventory()
     site(settings)["locations"][1]["type"] = "grpc"
     message = one_error(settings, "realtime_proxy_sites[0].locations[1].type")
-    assert "'grpc'" in message and "http, sse, websocket, socketio" in message
+    assert "'grpc'" in message and ", ".join(location_types()) in message
 
 
 def test_undefined_upstream():
