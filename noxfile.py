@@ -128,7 +128,7 @@ def molecule_oldest(session: nox.Session) -> None:
     install(session, OLDER_CORES[OLDEST], *pinned(
         "molecule", "molecule-plugins", "docker", "pytest", "pytest-testinfra",
         # the verifier's SSE and WebSocket clients (tests/realtime_testkit)
-        "httpx", "h2", "httpx-sse", "websockets",
+        "httpx", "h2", "websockets",
         # the audit playbook's action plugin parses nginx -T on the controller
         "crossplane"))
     session.run("bash", str(ROOT / "tools" / "setup-venv.sh"), external=True)
