@@ -209,9 +209,9 @@ def h2c_smuggling(target):
         if _missing_upgrade_headers(loc):
             continue
         upgrade = loc.headers['upgrade']
-        conn_value = arg(loc.headers['connection'])
+        conn_value = arg(loc.headers['connection']) or ''
         # a Connection from a map was judged at the map
-        if arg(upgrade).lower() == '$http_upgrade' and not conn_value.startswith('$'):
+        if (arg(upgrade) or '').lower() == '$http_upgrade' and not conn_value.startswith('$'):
             yield Hit(upgrade, '%s forwards "Upgrade $http_upgrade" with "Connection %s": %s'
                                % (loc.label, conn_value, BLIND_TUNNEL), location=loc.path)
 
@@ -303,7 +303,7 @@ def _connection_close_source(target, connection):
     """Why the Connection header sent upstream can be "close" (a node and a text), or None."""
     if connection is None:
         return None, 'no "proxy_set_header Connection" (nginx then sends "Connection: close")'
-    value = arg(connection)
+    value = arg(connection) or ''
     if value.lower() == 'close':
         return connection, '"proxy_set_header Connection close"'
     mnode = target.maps.get(value) if value.startswith('$') else None
