@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip install crossplane)')
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import audit_config
+from realtime_testkit.render import private_temp_paths
 
 NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,12 +40,7 @@ error_log stderr;
 events { worker_connections 64; }
 http {
     access_log off;
-    client_body_temp_path %(tmp)s/client_body;
-    proxy_temp_path %(tmp)s/proxy;
-    fastcgi_temp_path %(tmp)s/fastcgi;
-    uwsgi_temp_path %(tmp)s/uwsgi;
-    scgi_temp_path %(tmp)s/scgi;
-    map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+%(temp_paths)s    map $http_upgrade $connection_upgrade { default upgrade; '' close; }
     upstream app { server 127.0.0.1:18971; keepalive 4; }
     include sites/*.conf;
 }
@@ -70,7 +66,7 @@ def nginx_tree():
     tmp = tempfile.mkdtemp(prefix='realtime-audit-nginx-')
     os.makedirs(os.path.join(tmp, 'sites'))
     with open(os.path.join(tmp, 'nginx.conf'), 'w') as f:
-        f.write(MAIN % {'tmp': tmp})
+        f.write(MAIN % {'tmp': tmp, 'temp_paths': private_temp_paths(tmp)})
     with open(os.path.join(tmp, 'sites', 'app.conf'), 'w') as f:
         f.write(SITE)
     yield tmp

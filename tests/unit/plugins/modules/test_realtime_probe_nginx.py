@@ -19,6 +19,7 @@ import time
 import pytest
 
 from ansible_collections.realtime.nginx.plugins.modules.realtime_probe import run_probe
+from realtime_testkit.render import private_temp_paths
 
 NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
 NGINX_PORT = 18060  # 18000-18079: unit tests with real servers; scenarios use 18080 and up
@@ -33,12 +34,7 @@ error_log stderr warn;
 events { worker_connections 256; }
 http {
     access_log off;
-    client_body_temp_path %(tmp)s/client_body;
-    proxy_temp_path %(tmp)s/proxy;
-    fastcgi_temp_path %(tmp)s/fastcgi;
-    uwsgi_temp_path %(tmp)s/uwsgi;
-    scgi_temp_path %(tmp)s/scgi;
-    default_type application/octet-stream;
+%(temp_paths)s    default_type application/octet-stream;
 
     map $http_upgrade $connection_upgrade {
         default "";
@@ -180,7 +176,8 @@ def nginx(backend):
     tmp = tempfile.mkdtemp(prefix='realtime-probe-nginx-')
     conf = os.path.join(tmp, 'nginx.conf')
     with open(conf, 'w') as f:
-        f.write(NGINX_CONF % {'tmp': tmp, 'port': NGINX_PORT, 'backend': BACKEND_PORT})
+        f.write(NGINX_CONF % {'tmp': tmp, 'port': NGINX_PORT, 'backend': BACKEND_PORT,
+                               'temp_paths': private_temp_paths(tmp)})
     cmd = [NGINX, '-p', tmp, '-c', conf, '-g', 'daemon off; master_process on; pid %s/nginx.pid;' % tmp]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
