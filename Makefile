@@ -21,26 +21,32 @@ export MOLECULE_NO_LOG := false
 
 # In three lanes, alternating (tools/run-scenarios.sh): scenarios mostly wait on apt and on
 # streams, so three share two cores well. The order balances the lanes (failures is the
-# longest, about 8 minutes). oldest_core runs in `make matrix`.
-SCENARIOS ?= failures default probe socketio reload routing security balancing layers pipelines platforms
+# longest, about 8 minutes). oldest_core runs in `make matrix`. demo (the demo with its browser
+# test) takes the demo's ports and container, so it replaces a running `make demo`.
+SCENARIOS ?= failures default probe socketio reload routing security balancing layers pipelines platforms demo
 MOLECULE_LANES ?= 3
 
-.PHONY: help setup venv nginx docker images demo demo-clean test lint unit sanity matrix molecule bench clean
+.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit sanity matrix molecule bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
 	@echo "make demo-clean remove the demo container"
+	@echo "make demo-screenshot  run the demo's browser test against the running demo and save docs/demo.png"
 	@echo "make test       the whole suite: lint, unit tests, the ansible-core matrix, molecule scenarios ($(SCENARIOS))"
 	@echo "make matrix     ansible-test units and sanity on ansible-core 2.16 to 2.19, and a molecule scenario on 2.16"
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 
-setup: venv nginx docker images
+setup: venv nginx chromium docker images
 
 venv:
 	@bash tools/setup-venv.sh
 
 nginx:
 	@bash tools/ensure-nginx.sh
+
+# Debian's Chromium, for the demo's browser test (molecule/demo).
+chromium:
+	@bash tools/ensure-chromium.sh
 
 docker:
 	@bash tools/ensure-docker.sh
@@ -53,6 +59,10 @@ demo: setup
 
 demo-clean: venv
 	@bash tools/demo.sh --clean
+
+# The README's docs/demo.png, from the running demo: its browser test, which saves it.
+demo-screenshot: venv chromium
+	REALTIME_DEMO_SCREENSHOTS=docs molecule verify -s demo
 
 # matrix includes `make sanity` (its ansible-core 2.19 session is that run).
 test: setup lint unit matrix molecule

@@ -12,7 +12,7 @@ fi
 
 # Re-running converges the same host again, so a changed inventory shows as a change.
 molecule create -s demo
-molecule prepare -s demo
+molecule prepare --force -s demo  # the backend and its pages as this checkout has them
 molecule converge -s demo
 
 echo
@@ -20,6 +20,10 @@ echo "== Traffic through nginx on 127.0.0.1:18080"
 python -m realtime_testkit show --base http://127.0.0.1:18080
 
 cat <<'TEXT'
+
+== In a browser on this machine
+  http://127.0.0.1:18080/demo/                 live SSE events with their delay, a WebSocket echo to type into
+  http://127.0.0.1:18082/demo/other.html       the same stream and socket from another origin: refused both
 
 == Try it by hand
   curl -N 'http://127.0.0.1:18080/sse/demo?count=5&interval=0.5'   # events, one every 0.5 s

@@ -16,6 +16,8 @@ Endpoints (all paths are matched by prefix so any nginx location layout works):
   1..count; ``Last-Event-ID: N`` resumes at N+1. Never compressed.
 * ``GET /ws/...``    WebSocket echo (text stays text, binary stays binary);
   a request that is not a valid handshake gets 400.
+* ``GET /demo/...``  with ``--pages DIR`` only: the files in DIR (``/demo/`` is
+  its ``index.html``), the demo's browser pages; a missing file gets 404.
 * ``GET /_backend/seen``  the last 200 requests that reached this process, so a
   test can prove what nginx forwarded (or stripped, e.g. ``Upgrade: h2c``).
 * anything else      JSON mirror of path, method and headers, with the
@@ -185,6 +187,16 @@ async def seen(request):
     return web.json_response(list(SEEN))
 
 
+async def page(request):
+    # The demo's static pages. The name must be a plain file directly in the
+    # pages directory, so no request can read anything else of the host.
+    name = request.path[len("/demo/"):] or "index.html"
+    path = os.path.join(request.app["pages"], name)
+    if "/" in name or name.startswith(".") or not os.path.isfile(path):
+        raise web.HTTPNotFound(text="no page %r\n" % name)
+    return web.FileResponse(path, headers={"Cache-Control": "no-store"})
+
+
 async def mirror(request):
     body = await request.read()
     return web.json_response(dict(_request_facts(request), body_bytes=len(body), backend=request.app["name"]))
@@ -205,6 +217,10 @@ async def dispatch(request):
             return await ws_echo(request)
         if path == "/_backend/seen":
             return await seen(request)
+        if request.app["pages"] and _under(path, "/demo"):
+            if path == "/demo":
+                raise web.HTTPFound("/demo/")
+            return await page(request)
     return await mirror(request)
 
 
@@ -213,9 +229,10 @@ async def close_sockets(app):
         await ws.close(code=1001, message=b"server shutdown")
 
 
-def make_app(name):
+def make_app(name, pages=None):
     app = web.Application(middlewares=[record_and_log])
     app["name"] = name
+    app["pages"] = pages
     app.router.add_route("*", "/{tail:.*}", dispatch)
     app.on_shutdown.append(close_sockets)
     return app
@@ -242,6 +259,8 @@ def main(argv=None):
     parser.add_argument("--unix", metavar="PATH",
                         help="listen on this Unix socket instead of --host/--port (made writable for all, "
                              "so a proxy running as another user can connect)")
+    parser.add_argument("--pages", metavar="DIR",
+                        help="serve the files of DIR under /demo/ (the demo's browser pages)")
     args = parser.parse_args(argv)
     if args.unix:
         where = {"sock": unix_listener(args.unix)}
@@ -251,7 +270,7 @@ def main(argv=None):
         shown = "%s:%d" % (args.host, args.port)
     # run_app turns SIGTERM/SIGINT into a graceful exit; a short shutdown
     # timeout keeps endless streams from delaying it by the default 60 s.
-    web.run_app(make_app(args.name), shutdown_timeout=1.0, access_log=None,
+    web.run_app(make_app(args.name, args.pages), shutdown_timeout=1.0, access_log=None,
                 print=lambda msg: print("backend %s: listening on %s" % (args.name, shown), flush=True),
                 **where)
     return 0

@@ -105,8 +105,8 @@ def start_backend(tmp_path, backend):
     """Factory for extra, short-lived backends (e.g. the SIGTERM test)."""
     started = []
 
-    def start(name="extra"):
-        b = Backend(free_port(exclude={backend.port}), name, tmp_path / ("%s.log" % name))
+    def start(name="extra", extra_args=()):
+        b = Backend(free_port(exclude={backend.port}), name, tmp_path / ("%s.log" % name), extra_args=extra_args)
         started.append(b)
         return b
 
