@@ -119,9 +119,9 @@ def test_guides_are_rendered(site_page):
 
 def test_performance_report_shows_its_plots(site_page):
     visit(site_page, "docs/performance.html")
-    sizes = site_page.eval_on_selector_all("img", "nodes => nodes.filter(n => n.src.endsWith('.png'))"
-                                             ".map(n => [n.getAttribute('src'), n.naturalWidth])")
-    assert sizes, "no plots on the performance site_page"
+    plots = "nodes => nodes.filter(n => n.src.endsWith('.png')).map(n => [n.getAttribute('src'), n.naturalWidth])"
+    sizes = site_page.eval_on_selector_all("img", plots)
+    assert sizes, "no plots on the performance page"
     assert [src for src, width in sizes if not width] == []
 
 

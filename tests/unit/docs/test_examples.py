@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import copy
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
