@@ -26,13 +26,14 @@ export MOLECULE_NO_LOG := false
 SCENARIOS ?= failures default probe socketio reload routing security balancing layers pipelines platforms demo
 MOLECULE_LANES ?= 3
 
-.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit sanity matrix molecule bench clean
+.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
 	@echo "make demo-clean remove the demo container"
 	@echo "make demo-screenshot  run the demo's browser test against the running demo and save docs/demo.png"
-	@echo "make test       the whole suite: lint, unit tests, the ansible-core matrix, molecule scenarios ($(SCENARIOS))"
+	@echo "make test       the whole suite: lint, unit tests, the docs site, the ansible-core matrix, molecule scenarios ($(SCENARIOS))"
+	@echo "make docs       build the documentation site into build/docs (open build/docs/index.html)"
 	@echo "make matrix     ansible-test units and sanity on ansible-core 2.16 to 2.19, and a molecule scenario on 2.16"
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 
@@ -65,16 +66,25 @@ demo-screenshot: venv chromium
 	REALTIME_DEMO_SCREENSHOTS=docs molecule verify -s demo
 
 # matrix includes `make sanity` (its ansible-core 2.19 session is that run).
-test: setup lint unit matrix molecule
+test: setup lint unit docs-test matrix molecule
 
 lint: venv
 	yamllint -s .
 	ansible-lint --profile production --offline
 	antsibull-changelog lint
+	antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs --validate-collection-refs self .
 	@bash tools/check-collection.sh
 
 unit: venv nginx
 	pytest -p no:cacheprovider tests/unit
+
+# The documentation site, offline: antsibull-docs and Sphinx (tools/build-docs.sh).
+docs: venv
+	@bash tools/build-docs.sh
+
+# The built site in headless Chromium (tests/docs/).
+docs-test: docs chromium
+	pytest -p no:cacheprovider tests/docs
 
 sanity: venv
 	@bash tools/ansible-test.sh

@@ -19,7 +19,7 @@ tarball="$(ls "$work"/realtime-nginx-*.tar.gz)"
 # regenerates them), the molecule scenarios (they need tools/ to build their
 # images and the checkout's test kit), build output and caches.
 leaked="$(tar -tzf "$tarball" | sed 's|^\./||' | grep -E \
-    '^(bench|tools|\.ci|\.config|build|molecule|docs/performance|tests/output|\.nox|\.venv)(/|$)|^(noxfile\.py|requirements\.txt|Makefile)$|(^|/)(__pycache__|\.pytest_cache|\.hypothesis|\.cache|\.mypy_cache)(/|$)|\.pyc$' \
+    '^(bench|tools|\.ci|\.config|build|molecule|docs/performance|docs/demo[a-z-]*\.png|tests/output|tests/docs|\.nox|\.venv)(/|$)|^(noxfile\.py|requirements\.txt|Makefile|ansible\.cfg|\.ansible-lint|\.yamllint|\.gitignore)$|(^|/)(__pycache__|\.pytest_cache|\.hypothesis|\.cache|\.mypy_cache)(/|$)|\.pyc$' \
     || true)"
 if [ -n "$leaked" ]; then
     echo "check-collection: $(basename "$tarball") holds developer-only files (see galaxy.yml build_ignore):" >&2

@@ -38,6 +38,7 @@ reused: a render of a typical tree takes a few milliseconds.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import math
@@ -377,21 +378,16 @@ def patch_nginx_conf(text, root):
     return text
 
 
-def validate_tree(root, nginx=NGINX):
-    """Run ``nginx -t`` on a copy of the tree rendered in ROOT; (rc, stderr).
+@contextlib.contextmanager
+def _runnable_copy(root):
+    """A copy of the tree rendered in ROOT that nginx can read as a non-root user; yields (copy_root, nginx.conf).
 
     The copy gets what Debian's packaging provides and the rendered
     nginx.conf includes: mime.types (from /etc/nginx when present, else an
     empty types block), empty modules-enabled/, conf.d/ and sites-enabled/.
-    Then nginx.conf is patched as patch_nginx_conf() describes, the sites'
-    own log files are pointed into the copy too, and nginx runs
-    with ``-p COPY -c COPY/nginx.conf``, so relative includes resolve in the
-    copy and the compiled-in prefix is never used. Nothing outside the copy is
-    written; nothing outside it is read except mime.types, nginx's own binary
-    and the certificate and key files a site names by absolute path
-    (``tls.certificate``/``tls.certificate_key``).
+    Then nginx.conf is patched as patch_nginx_conf() describes, and the sites'
+    own log files are pointed into the copy too. The copy is removed on exit.
     """
-    root = pathlib.Path(root)
     with tempfile.TemporaryDirectory(prefix="rtn-nginx-t.") as tmp:
         copy_root = pathlib.Path(tmp) / "conf"
         shutil.copytree(root, copy_root, symlinks=True)
@@ -409,8 +405,38 @@ def validate_tree(root, nginx=NGINX):
         for site in (copy_root / "realtime_proxy" / "sites").glob("*.conf"):
             site.write_text(_SITE_LOG.sub(lambda m, r=str(copy_root): "%s%s %s/%s" % (m.group(1), m.group(2), r, m.group(3)),
                                           site.read_text()))
+        yield copy_root, conf
+
+
+def _run_on_copy(root, nginx, option):
+    """``nginx OPTION`` on a runnable copy of ROOT; (rc, stdout, stderr), the copy's paths written as ROOT's."""
+    root = pathlib.Path(root)
+    with _runnable_copy(root) as (copy_root, conf):
         proc = subprocess.run(
-            [nginx, "-t", "-q", "-p", str(copy_root) + "/", "-c", str(conf)],
+            [nginx, option, "-q", "-p", str(copy_root) + "/", "-c", str(conf)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False, timeout=60)
-        stderr = proc.stderr.decode("utf-8", "replace").replace(str(copy_root), str(root))
-        return proc.returncode, stderr
+        return tuple([proc.returncode] + [stream.decode("utf-8", "replace").replace(str(copy_root), str(root))
+                                          for stream in (proc.stdout, proc.stderr)])
+
+
+def validate_tree(root, nginx=NGINX):
+    """Run ``nginx -t`` on a copy of the tree rendered in ROOT; (rc, stderr).
+
+    The copy is _runnable_copy()'s, and nginx runs with ``-p COPY -c
+    COPY/nginx.conf``, so relative includes resolve in the copy and the
+    compiled-in prefix is never used. Nothing outside the copy is
+    written; nothing outside it is read except mime.types, nginx's own binary
+    and the certificate and key files a site names by absolute path
+    (``tls.certificate``/``tls.certificate_key``).
+    """
+    returncode, _stdout, stderr = _run_on_copy(root, nginx, "-t")
+    return returncode, stderr
+
+
+def dump_tree(root, nginx=NGINX):
+    """``nginx -T`` of the tree rendered in ROOT, run as validate_tree() runs ``nginx -t``; (rc, stdout, stderr).
+
+    The dump names ROOT's files, with the lines patch_nginx_conf() rewrote as
+    they read in the copy: what the audit (realtime_audit) reads on a host.
+    """
+    return _run_on_copy(root, nginx, "-T")

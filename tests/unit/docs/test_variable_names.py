@@ -1,0 +1,83 @@
+"""Every ``realtime_proxy_*`` name the documentation cites exists.
+
+The README, the guides in docs/ (and the docs site's own pages in
+docs/docsite/rst/) and the examples name variables for users to set. A name
+that is renamed or removed in the role, or misspelt in the text, sends users
+to a variable that does nothing: Ansible ignores unknown inventory variables.
+
+A public name (``realtime_proxy_NAME``) is one of the role's options (the
+``main`` entry point of meta/argument_specs.yml), one of the collection's
+filters (plugins/filter/NAME.yml), one of the role's tags, or a module of the
+unit tests; an internal name (``realtime_proxy__NAME``) is set by the role
+(its vars, defaults or a task). Option names of nested mappings are not
+prefixed and are checked by the examples' own test (test_examples.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from realtime_testkit.collection import REPO_ROOT
+
+ROLE = REPO_ROOT / "roles" / "realtime_proxy"
+NAME = re.compile(r"\brealtime_proxy_[a-z0-9_]*[a-z0-9]")
+
+
+def documents():
+    paths = [REPO_ROOT / "README.md"]
+    paths += sorted((REPO_ROOT / "docs").glob("*.md"))
+    paths += sorted((REPO_ROOT / "docs" / "docsite").glob("**/*.rst"))
+    paths += sorted((REPO_ROOT / "docs" / "docsite").glob("*.yml"))
+    examples = REPO_ROOT / "docs" / "examples"
+    paths += sorted(path for path in examples.glob("**/*") if path.suffix in (".yml", ".md"))
+    return paths
+
+
+def options():
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    return set(specs["argument_specs"]["main"]["options"])
+
+
+def tags():
+    found = set()
+    for path in ROLE.glob("tasks/**/*.yml"):
+        for match in re.finditer(r"^\s*tags:\s*(?:&\S+\s*)?\[([^\]]*)\]?", path.read_text(), re.M):
+            found.update(tag.strip() for tag in match.group(1).split(",") if tag.strip())
+    return found
+
+
+def known_public_names():
+    names = options() | tags()
+    names.update(path.stem for path in (REPO_ROOT / "plugins" / "filter").glob("*.yml"))
+    names.update(path.stem for path in (REPO_ROOT / "tests").glob("**/realtime_proxy_*.py"))
+    return names
+
+
+def known_internal_names():
+    names = set()
+    for path in ROLE.glob("**/*.yml"):
+        names.update(re.findall(r"^\s*(realtime_proxy__[a-z0-9_]+):", path.read_text(), re.M))
+    return names
+
+
+def cited(path):
+    return sorted(set(NAME.findall(path.read_text())))
+
+
+def test_the_documents_cite_names():
+    """The search finds the documents and the names in them (an empty search would pass everything)."""
+    names = {name for path in documents() for name in cited(path)}
+    assert {"realtime_proxy_sites", "realtime_proxy_trusted_proxies", "realtime_proxy_worker_shutdown_timeout"} <= names
+    assert "realtime_proxy_sites" in options() and "realtime_proxy_configure" in tags()
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_every_cited_name_exists(path):
+    public, internal = known_public_names(), known_internal_names()
+    unknown = [name for name in cited(path)
+               if name not in (internal if name.startswith("realtime_proxy__") else public)]
+    assert unknown == [], "%s names what the role does not have (see meta/argument_specs.yml): %s" % (
+        path.relative_to(REPO_ROOT), ", ".join(unknown))
