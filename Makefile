@@ -21,8 +21,8 @@ export MOLECULE_NO_LOG := false
 
 # In three lanes, alternating (tools/run-scenarios.sh): scenarios mostly wait on apt and on
 # streams, so three share two cores well. The order balances the lanes (failures is the
-# longest, about 8 minutes). oldest_core runs in `make matrix`.
-SCENARIOS ?= failures default probe socketio reload routing security balancing layers pipelines platforms
+# longest, about 8 minutes; fleet, last, joins the lane with three). oldest_core runs in `make matrix`.
+SCENARIOS ?= failures default probe socketio reload routing security balancing layers pipelines platforms fleet
 MOLECULE_LANES ?= 3
 
 .PHONY: help setup venv nginx docker images demo demo-clean test lint unit sanity matrix molecule bench clean
