@@ -9,6 +9,7 @@ fresh workers) and the formats of numbers.
 
 from __future__ import annotations
 
+import json
 import math
 import pathlib
 from typing import List
@@ -19,6 +20,9 @@ from . import plots
 from .goals import ceiling_reason, fresh_kb, verdicts
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
+# The fleet rollout is measured by the molecule scenario `fleet`, not by a
+# bench run, so its figures come from their own committed file.
+FLEET = TEMPLATES.parents[1] / "docs" / "performance" / "fleet.json"
 TASK_PREFIX = "realtime.nginx.realtime_proxy : "
 
 
@@ -77,8 +81,15 @@ def _derived(results: dict) -> dict:
     return out
 
 
-def markdown(results: dict) -> str:
-    return environment().get_template("performance.md.j2").render(r=results, **_derived(results))
+def recorded_fleet() -> dict | None:
+    """The fleet scenario's recorded figures (docs/performance/fleet.json), None when there are none."""
+    return json.loads(FLEET.read_text()) if FLEET.is_file() else None
+
+
+def markdown(results: dict, fleet: dict | None = None) -> str:
+    """The page for RESULTS, with FLEET (default: the recorded fleet figures) in its fleet section."""
+    fleet = recorded_fleet() if fleet is None else fleet
+    return environment().get_template("performance.md.j2").render(r=results, fleet=fleet, **_derived(results))
 
 
 def write(results: dict, docs: pathlib.Path) -> List[pathlib.Path]:

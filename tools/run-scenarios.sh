@@ -5,6 +5,9 @@
 #
 #   tools/run-scenarios.sh [-j LANES] SCENARIO...
 #
+# The scenarios form one queue, taken in the order given: a lane that
+# finishes a scenario takes the next one, so list the longest first and the
+# lanes end close together whatever each scenario takes on the day.
 # Each scenario's output goes to build/molecule-logs/SCENARIO.log and is
 # printed in full when the scenario ends, so the output stays readable.
 set -uo pipefail
@@ -17,10 +20,24 @@ fi
 root="$(cd "$(dirname "$0")/.." && pwd)"
 logs="${root}/build/molecule-logs"
 mkdir -p "$logs"
+queue="${logs}/queue"
 
-run_lane() {  # scenarios of one lane, one after another
+next_scenario() {  # take the first scenario off the queue (under a lock), or fail when it is empty
+    exec 9>"${queue}.lock"
+    flock 9
+    local first
+    first="$(head -n 1 "$queue")"
+    if [ -n "$first" ]; then
+        tail -n +2 "$queue" >"${queue}.rest" && mv "${queue}.rest" "$queue"
+    fi
+    flock -u 9
+    exec 9>&-
+    [ -n "$first" ] && echo "$first"
+}
+
+run_lane() {  # scenarios off the queue, one after another, until it is empty
     local scenario status=0
-    for scenario in "$@"; do
+    while scenario="$(next_scenario)"; do
         local started=$SECONDS
         if molecule test -s "$scenario" >"${logs}/${scenario}.log" 2>&1; then
             echo "PASS ${scenario} $((SECONDS - started))s" >>"${logs}/summary"
@@ -35,20 +52,12 @@ run_lane() {  # scenarios of one lane, one after another
 }
 
 : >"${logs}/summary"
+printf '%s\n' "$@" >"$queue"
 pids=()
-for ((lane = 0; lane < lanes; lane++)); do
-    mine=()
-    index=0
-    for scenario in "$@"; do
-        if [ $((index % lanes)) -eq "$lane" ]; then
-            mine+=("$scenario")
-        fi
-        index=$((index + 1))
-    done
-    if [ ${#mine[@]} -gt 0 ]; then
-        run_lane "${mine[@]}" &
-        pids+=($!)
-    fi
+for ((lane = 0; lane < lanes && lane < $#; lane++)); do
+    run_lane &
+    pids+=($!)
+    sleep 2  # lanes start a little apart, so their first docker runs do not collide
 done
 
 status=0

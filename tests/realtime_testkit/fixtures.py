@@ -50,14 +50,18 @@ def address_fixture(key: str, *, of: str = "variables", index: int | None = None
     return pytest.fixture(scope=scope)(address)
 
 
+def inventory_host(pytestconfig, inventory_name: str):
+    """The testinfra host INVENTORY_NAME of the scenario's inventory."""
+    return testinfra.get_host("ansible://%s" % inventory_name, ansible_inventory=pytestconfig.option.ansible_inventory)
+
+
 def inventory_host_fixture(inventory_name: str):
     """A session fixture: the testinfra host INVENTORY_NAME of the scenario, for
     tests about more than one host (``host`` runs a test on each host in turn)."""
     @pytest.fixture(scope="session")
-    def inventory_host(pytestconfig):
-        return testinfra.get_host("ansible://%s" % inventory_name,
-                                  ansible_inventory=pytestconfig.option.ansible_inventory)
-    return inventory_host
+    def host_fixture(pytestconfig):
+        return inventory_host(pytestconfig, inventory_name)
+    return host_fixture
 
 
 def variables_fixture(host_fixture: str):

@@ -1,7 +1,9 @@
 """Run the role against a molecule scenario's hosts from inside a verify test.
 
 Scenario tests use this to apply a changed inventory (a bad one, a check-mode
-one) to the live test host and then look at what happened. The play reports
+one) to the live test host and then look at what happened, or to run one of
+the collection's playbooks (``realtime.nginx.rolling_update``) against the
+scenario's hosts. The play reports
 through the ``ansible.posix.json`` stdout callback, so a task's status and the
 per-host stats are read from structured results, never from the
 human-readable text.
@@ -144,28 +146,15 @@ def parse_play(stdout: str) -> dict:
     return {}
 
 
-def run_role(limit: str, extra_vars: dict, *, check: bool = False, diff: bool = False, tags: tuple = (),
-             verbosity: int = 0, gather_facts: bool = True, callback: str = "ansible.posix.json",
-             kill_after_changed: str | None = None, timeout: int = 600) -> PlaybookRun:
-    """Apply realtime.nginx.realtime_proxy to LIMIT with EXTRA_VARS layered over its inventory.
-
-    TAGS limits the run to the role's tags; GATHER_FACTS=False runs a play
-    that gathers none; CALLBACK "default" gives the human-readable output a
-    pipeline log keeps (then only ``rc`` and ``output`` are filled in).
-    KILL_AFTER_CHANGED names a task: the controller is killed (SIGKILL, rc -9)
-    the moment that task reports changed, before anything after it runs, as a
-    cancelled CI job or a lost connection would (callbacks/).
-    """
-    project = os.environ["MOLECULE_PROJECT_DIRECTORY"]
-    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(extra_vars, handle)
-        vars_file = handle.name
-    playbook = "converge.yml" if gather_facts else "converge_without_facts.yml"
-    command = [
-        "ansible-playbook", "-i", inventory, "--limit", limit, "-e", "@" + vars_file,
-        os.path.join(project, "molecule", "resources", playbook),
-    ]
+def playbook_command(limit: str | None, vars_file: str, *, playbook: str | None = None, gather_facts: bool = True,
+                     check: bool = False, diff: bool = False, tags: tuple = (), verbosity: int = 0) -> list:
+    """The ansible-playbook command line of run_role() (see there)."""
+    if playbook is None:
+        converge = "converge.yml" if gather_facts else "converge_without_facts.yml"
+        playbook = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "molecule", "resources", converge)
+    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", "@" + vars_file, playbook]
+    if limit is not None:
+        command += ["--limit", limit]
     if check:
         command.append("--check")
     if diff:
@@ -174,6 +163,31 @@ def run_role(limit: str, extra_vars: dict, *, check: bool = False, diff: bool = 
         command += ["--tags", ",".join(tags)]
     if verbosity:
         command.append("-" + "v" * verbosity)
+    return command
+
+
+def run_role(limit: str | None, extra_vars: dict, *, playbook: str | None = None, check: bool = False,
+             diff: bool = False, tags: tuple = (), verbosity: int = 0, gather_facts: bool = True,
+             callback: str = "ansible.posix.json", kill_after_changed: str | None = None,
+             timeout: int = 600) -> PlaybookRun:
+    """Apply realtime.nginx.realtime_proxy to LIMIT with EXTRA_VARS layered over its inventory.
+
+    The role runs through the scenario's converge (molecule/resources/), or
+    through PLAYBOOK when one is named: a path or a collection playbook such as
+    ``realtime.nginx.rolling_update``, which picks its own hosts (LIMIT None:
+    no ``--limit``). TAGS limits the run to the role's tags; GATHER_FACTS=False
+    runs a converge that gathers none; CALLBACK "default" gives the
+    human-readable output a pipeline log keeps (then only ``rc`` and
+    ``output`` are filled in).
+    KILL_AFTER_CHANGED names a task: the controller is killed (SIGKILL, rc -9)
+    the moment that task reports changed, before anything after it runs, as a
+    cancelled CI job or a lost connection would (callbacks/).
+    """
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(extra_vars, handle)
+        vars_file = handle.name
+    command = playbook_command(limit, vars_file, playbook=playbook, gather_facts=gather_facts, check=check,
+                               diff=diff, tags=tags, verbosity=verbosity)
     # Structured results for this run only, whatever molecule configured.
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK=callback, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1")
     if kill_after_changed:

@@ -122,6 +122,31 @@ def test_report_without_a_measurement():
     assert "## 1. SSE" in text and "## 3. Concurrent" not in text and "## 4. Reload" not in text
 
 
+def test_report_shows_the_fleet_rollout():
+    fleet = report.recorded_fleet()
+    good, bad = fleet["good_change"], fleet["breaking_change"]
+    text = report.markdown(_recorded(), fleet)
+    for expected in (
+            "| rollout time | %s s | %s s |" % (good["rollout_s"], bad["rollout_s"]),
+            "| proxies the playbook ran on | %d of %d | %d (rolled back" % (good["hosts"], fleet["proxies"], bad["hosts"]),
+            "| plain requests: failed / made | %d / %d | %d / %d |" % (
+                good["requests"]["failed"], good["requests"]["made"], bad["requests"]["failed"], bad["requests"]["made"]),
+            "| SSE streams held: cut / held | %d / %d |" % (good["held_sse"]["cut"], good["held_sse"]["held"]),
+            "| new WebSockets: failed / opened | %d / %d |" % (good["new_ws"]["failed"], good["new_ws"]["opened"])):
+        assert expected in text
+    changed = copy.deepcopy(fleet)
+    changed["breaking_change"]["new_sse"]["failed"] = 7
+    assert "| new SSE streams: failed / opened | %d / %d | 7 / %d |" % (
+        good["new_sse"]["failed"], good["new_sse"]["opened"], bad["new_sse"]["opened"]) in report.markdown(_recorded(), changed)
+    assert "## Fleet rollout" not in report.markdown(_recorded(), {})
+
+
+def test_the_committed_page_shows_the_recorded_fleet_rollout():
+    text = report.markdown(_recorded())
+    section = text[text.index("## Fleet rollout"):text.index("## Reproducing")]
+    assert section in (REPO / "docs" / "performance.md").read_text()
+
+
 def test_role_defaults_come_from_the_role():
     defaults = facts.role_defaults()
     raw = yaml.safe_load((REPO / "roles/realtime_proxy/defaults/main/nginx.yml").read_text())

@@ -1,8 +1,10 @@
 """PlaybookRun reads the ansible.posix.json document of a role run."""
 
 import json
+import os
 
-from realtime_testkit.playbook import PlaybookRun, parse_play, render_diff
+import pytest
+from realtime_testkit.playbook import PlaybookRun, parse_play, playbook_command, render_diff
 
 ROLE = "realtime.nginx.realtime_proxy : "
 DOCUMENT = {
@@ -66,3 +68,23 @@ def test_output_that_is_not_a_report():
     assert parse_play("") == {}
     assert parse_play("ERROR! no play\n") == {}
     assert parse_play('noise\n{"stats": {}}') == {"stats": {}}
+
+
+@pytest.fixture
+def molecule_env(monkeypatch):
+    monkeypatch.setenv("MOLECULE_PROJECT_DIRECTORY", "/project")
+    monkeypatch.setenv("MOLECULE_INVENTORY_FILE", "/inventory.yml")
+
+
+def test_the_role_runs_through_the_scenarios_converge(molecule_env):  # pylint: disable=unused-argument,redefined-outer-name
+    command = playbook_command("h1", "/tmp/vars.json", check=True, tags=("realtime_proxy_check",))
+    assert command == ["ansible-playbook", "-i", "/inventory.yml", "-e", "@/tmp/vars.json",
+                       os.path.join("/project", "molecule", "resources", "converge.yml"), "--limit", "h1",
+                       "--check", "--tags", "realtime_proxy_check"]
+    assert playbook_command("h1", "/v.json", gather_facts=False)[5].endswith("converge_without_facts.yml")
+
+
+def test_a_named_playbook_picks_its_own_hosts(molecule_env):  # pylint: disable=unused-argument,redefined-outer-name
+    command = playbook_command(None, "/tmp/vars.json", playbook="realtime.nginx.rolling_update")
+    assert command == ["ansible-playbook", "-i", "/inventory.yml", "-e", "@/tmp/vars.json",
+                       "realtime.nginx.rolling_update"]
