@@ -404,14 +404,21 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks):
         workers = settings.get("realtime_proxy_worker_processes", "auto")
         if workers != "auto" and (as_int(workers) is None or not 1 <= as_int(workers) <= 1024):
             self.error("realtime_proxy_worker_processes", "%r is not 'auto' or a whole number from 1 to 1024" % (workers,))
-        connections = positive("realtime_proxy_worker_connections", 16)
-        nofile = positive("realtime_proxy_worker_rlimit_nofile", 32)
+        connections = positive("realtime_proxy_worker_connections", 0)
+        nofile = positive("realtime_proxy_worker_rlimit_nofile", 0)
         positive("realtime_proxy_worker_shutdown_timeout", 1, MAX_TIMEOUT)
         positive("realtime_proxy_connect_timeout", 1, 600)
-        if connections and nofile and nofile < 2 * connections:
+        if connections is not None and 0 < connections < 16:
+            self.error("realtime_proxy_worker_connections", "%d is fewer than 16; use 0 to size it from the open-files "
+                       "limit, or a whole number from 16 to 1048576" % connections)
+        if nofile is not None and 0 < nofile < 32:
+            self.error("realtime_proxy_worker_rlimit_nofile", "%d is fewer than 32; use 0 to size it from the host, "
+                       "or a whole number from 32 to 1048576" % nofile)
+        if connections and nofile and nofile < connections:
             self.error("realtime_proxy_worker_rlimit_nofile",
-                       "%d is less than twice realtime_proxy_worker_connections (%d); each proxied stream holds "
-                       "two connections, so set it to at least %d" % (nofile, connections, 2 * connections))
+                       "%d is less than realtime_proxy_worker_connections (%d); every connection is an open file, "
+                       "so set it higher (about 5%% above it, for logs), or both to 0 to size them from the host"
+                       % (nofile, connections))
         positive("realtime_proxy_limit_conn_per_client", 0, 65535)
         positive("realtime_proxy_limit_req_burst", 1, 1048576)
         rate = settings.get("realtime_proxy_limit_req_rate", "")
