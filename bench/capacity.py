@@ -26,7 +26,8 @@ def configs(rig: Rig) -> list:
     s = rig.settings
     nproc = rig.results["machine"]["nproc"]
     debian = rig.results["debian_conf"]
-    defaults = rig.results["machine"]["role_defaults"]
+    defaults = dict(rig.results["machine"]["role_defaults"])
+    defaults.update({k: v for k, v in rig.results["machine"].get("role_in_effect", {}).items() if v is not None})
     tuned = s.tuned
     return [
         ("debian-default", s.debian_ports, "nginx-debian",

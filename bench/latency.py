@@ -8,6 +8,7 @@ configurations round by round so that none always goes first.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from typing import Dict
 
@@ -16,6 +17,16 @@ from realtime_testkit.sse import delays, read_sse
 from realtime_testkit.ws import ws_echo
 
 from .rig import Rig
+
+
+def round_p99s(out: dict, key: str, per_round: Dict[str, list]) -> None:
+    """Each round's p99 per configuration, and the median of them: one slow round moves it no more than one."""
+    out["round_p99_ms"] = {k: [percentiles(v, (99,)).get("p99") for v in rounds] for k, rounds in per_round.items()}
+    out["median_round_p99_ms"] = {k: round(statistics.median([x for x in v if x is not None]), 3)
+                                  if any(x is not None for x in v) else None for k, v in out["round_p99_ms"].items()}
+    a, b = out["median_round_p99_ms"].get("direct"), out["median_round_p99_ms"].get("role")
+    if a is not None and b is not None:
+        out["added_median_round_p99_ms"] = round(b - a, 3)
 
 
 def _versus(out: dict, key: str, points) -> None:
@@ -37,15 +48,18 @@ async def sse_delay(rig: Rig) -> dict:
     got: Dict[str, list] = {k: [] for k in urls}
     first: Dict[str, list] = {k: [] for k in urls}
     missing = {k: 0 for k in urls}
+    per_round: Dict[str, list] = {k: [] for k in urls}
     timeout = s.sse_events * s.sse_interval + 10
     order = list(urls)
     for r in range(s.sse_rounds):
         for name in order[r % 3:] + order[:r % 3]:  # rotate so no config always goes first
             res = await asyncio.gather(*(read_sse(urls[name], count=s.sse_events, timeout=timeout)
                                          for unused in range(s.sse_streams)))
+            per_round[name].append([])
             for one in res:
                 d = delays(one)
                 got[name].extend(d)
+                per_round[name][-1].extend(d)
                 if d:
                     first[name].append(d[0])
                 missing[name] += s.sse_events - len(one.events)
@@ -54,6 +68,7 @@ async def sse_delay(rig: Rig) -> dict:
            "first_event_delay_ms": {k: percentiles(v, (50, 99)) for k, v in first.items()},
            "samples_ms": {k: [round(x * 1000, 3) for x in v] for k, v in got.items()}}
     _versus(out, "delay_ms", ("p50", "p99", "max"))
+    round_p99s(out, "delay_ms", per_round)
     return out
 
 
@@ -65,6 +80,7 @@ async def ws_echo_rtt(rig: Rig) -> dict:
     rtts: Dict[str, list] = {k: [] for k in urls}
     rates: Dict[str, list] = {k: [] for k in urls}
     errors = {k: 0 for k in urls}
+    per_round: Dict[str, list] = {k: [] for k in urls}
     for r in range(s.ws_rounds):
         for name in (list(urls) if r % 2 == 0 else list(urls)[::-1]):
             t0 = time.monotonic()
@@ -72,9 +88,11 @@ async def ws_echo_rtt(rig: Rig) -> dict:
                                          for unused in range(s.ws_sockets)))
             wall = time.monotonic() - t0
             n = 0
+            per_round[name].append([])
             for one in res:
                 ok = [rt for echo, rt in zip(one.echoes, one.rtts) if echo == payload]
                 rtts[name].extend(ok)
+                per_round[name][-1].extend(ok)
                 n += len(ok)
                 errors[name] += (s.ws_messages - len(ok)) + (1 if one.error else 0)
             rates[name].append(n / wall if wall else 0.0)
@@ -84,6 +102,7 @@ async def ws_echo_rtt(rig: Rig) -> dict:
            "errors": errors,
            "samples_ms": {k: [round(x * 1000, 3) for x in v] for k, v in rtts.items()}}
     _versus(out, "rtt_ms", ("p50", "p99"))
+    round_p99s(out, "rtt_ms", per_round)
     if "added_ms" in out:
         out["throughput_ratio"] = round(out["msgs_per_s"]["role"] / out["msgs_per_s"]["direct"], 2) \
             if out["msgs_per_s"]["direct"] else None

@@ -53,6 +53,7 @@ def test_report_shows_the_recorded_figures():
     results = _recorded()
     text = report.markdown(results)
     m, defaults = results["machine"], results["machine"]["role_defaults"]
+    in_effect = results["capacity"]["configs"]["role-defaults"]
     sse_role = results["sse"]["delay_ms"]["role"]
     for expected in (
             "| CPUs (nproc) | %d |" % m["nproc"],
@@ -62,8 +63,8 @@ def test_report_shows_the_recorded_figures():
             "| open files per process | {:,} hard limit".format(m["open_files_hard_limit"]),
             "| role | %d | %s | %s | %s | %s |" % (
                 sse_role["n"], sse_role["p50"], sse_role["p90"], sse_role["p99"], sse_role["max"]),
-            "| role-defaults | auto (%d) | %d | %d | %d |" % (m["nproc"], defaults["worker_connections"],
-                                                              defaults["worker_rlimit_nofile"],
+            "| role-defaults | auto (%d) | %d | %d | %d |" % (m["nproc"], in_effect["worker_connections"],
+                                                              in_effect["rlimit"],
                                                               results["capacity"]["ceilings"]["role-defaults"]["held_max"]),
             "`realtime_proxy_worker_connections: %d`" % defaults["worker_connections"],
             "`realtime_proxy_worker_rlimit_nofile: %d`" % defaults["worker_rlimit_nofile"],
