@@ -731,7 +731,9 @@ def inventories(draw, resolvable=False, material=None):
             connections = draw(field(int_or_digits(16, 4096)))
             inventory["realtime_proxy_worker_connections"] = connections
             base = connections if isinstance(connections, int) and not isinstance(connections, bool) else 4096
-            inventory["realtime_proxy_worker_rlimit_nofile"] = draw(field(st.sampled_from([2 * base, 2 * base - 1, 65536])))
+            # Equal to worker_connections is the least the checks accept; one below it is refused.
+            inventory["realtime_proxy_worker_rlimit_nofile"] = draw(field(st.sampled_from([2 * base, base, base - 1,
+                                                                                           65536])))
     if draw(chance(30)):
         inventory["realtime_proxy_http_directives"] = draw(field(directive_lists(resolvable), 1))
     if draw(chance(60)):

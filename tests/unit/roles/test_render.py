@@ -196,9 +196,10 @@ def test_security_tls_site(security_tree):
     servers = [d["block"] for d in parsed if d["directive"] == "server"]
     assert len(servers) == 2
     redirect, main = servers
-    assert args_of(redirect, "listen") == [["127.0.0.1:18420"]]
+    # The only site on these sockets, so each carries reuseport (realtime_proxy_reuseport, on by default).
+    assert args_of(redirect, "listen") == [["127.0.0.1:18420", "reuseport"]]
     assert args_of(redirect, "return") == [["301", "https://$host:18421$request_uri"]]
-    assert args_of(main, "listen") == [["127.0.0.1:18421", "ssl", "http2"]]
+    assert args_of(main, "listen") == [["127.0.0.1:18421", "ssl", "http2", "reuseport"]]
     assert args_of(main, "ssl_certificate") == [["realtime_proxy/tls/secure.crt"]]
     assert args_of(main, "ssl_certificate_key") == [["realtime_proxy/tls/secure.key"]]
     assert args_of(main, "limit_conn") == [["realtime_proxy_conn", "5"]]
