@@ -97,6 +97,10 @@ TYPE_EXTRA = {
     ],
 }
 
+# Location types that hold a stream and size its proxy_buffer_size (the
+# location's buffer_size, else the preset's).
+BUFFER_SIZED_TYPES = ("sse", "websocket")
+
 # Location types whose allowed_origins refuse requests with 403.
 ORIGIN_CHECKED_TYPES = ("websocket", "socketio")
 # The variable that is 1 for a request that is not a WebSocket handshake.
@@ -239,6 +243,8 @@ def expected_location(location, merged, site=None, location_suffix=None):
         d("proxy_read_timeout", "%ss" % location.get("read_timeout", preset["read_timeout"])),
         d("proxy_send_timeout", "%ss" % location.get("send_timeout", preset["send_timeout"])),
     ]
+    if kind in BUFFER_SIZED_TYPES:
+        block.append(d("proxy_buffer_size", str(location.get("buffer_size", preset["buffer_size"]))))
     block += [d(name, *args) for name, args in TYPE_EXTRA[kind]]
     block += inventory_directives(location.get("directives"))
     inherited = inherited_add_headers(site, merged)

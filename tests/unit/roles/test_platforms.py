@@ -14,8 +14,9 @@ import pathlib
 
 import crossplane
 import pytest
+import yaml
 
-from realtime_testkit.render import inventory_check, render_tree, self_signed_certificate, validate_tree
+from realtime_testkit.render import ROLE, inventory_check, render_tree, self_signed_certificate, validate_tree
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import parse_build
 
@@ -113,6 +114,18 @@ def test_mozilla_intermediate_at_http_level(tmp_path):
         "ssl_session_tickets": ["off"],
     }
     assert {name: args for name in wanted for args in args_of(http, name)} == wanted
+
+
+@pytest.mark.parametrize("size", [None, "4k"])
+def test_tls_buffer_size_at_http_level(tmp_path, size):
+    settings = inventory(("secure", ["127.0.0.1:8443"], {}))
+    if size:
+        settings["realtime_proxy_tls_buffer_size"] = size
+    root = render_for(settings, detected("debian-12.txt"), tmp_path)
+    payload = crossplane.parse(str(root / "nginx.conf"), single=True, comments=False, check_ctx=False)
+    http = next(d for d in payload["config"][0]["parsed"] if d["directive"] == "http")["block"]
+    default = yaml.safe_load((ROLE / "defaults" / "main" / "nginx.yml").read_text())["realtime_proxy_tls_buffer_size"]
+    assert args_of(http, "ssl_buffer_size") == [[size or default]]
 
 
 def test_tcp_reuseport_once_per_socket_across_sites_and_nginx_accepts_it(tmp_path):

@@ -68,6 +68,7 @@ def test_sse_location(tree):
     assert args_of(block, "gzip") == [["off"]]
     assert args_of(block, "proxy_http_version") == [["1.1"]]
     assert args_of(block, "proxy_read_timeout") == [["3600s"]]
+    assert args_of(block, "proxy_buffer_size") == [["1k"]]  # one per held stream: kept small
     assert header(block, "Connection") == ""
     assert args_of(block, "proxy_pass") == [["http://app"]]
 
@@ -78,12 +79,14 @@ def test_websocket_location(tree):
     assert header(block, "Connection") == "$connection_upgrade"
     assert header(block, "X-Realtime-Test") == "ws location"
     assert args_of(block, "proxy_http_version") == [["1.1"]]
+    assert args_of(block, "proxy_buffer_size") == [["1k"]]  # one per direction of a held tunnel
 
 
 def test_http_location_clears_connection_for_keepalive(tree):
     block = site_locations(tree[0])["/"]
     assert header(block, "Connection") == ""
     assert args_of(block, "proxy_buffering") == []
+    assert args_of(block, "proxy_buffer_size") == []  # nginx's default for plain requests
 
 
 def _walk(directives, context):

@@ -154,6 +154,37 @@ def test_worker_limits_too_small(variable, value):
     assert "use 0 to size it" in one_error(inventory(**{variable: value}), variable)
 
 
+@pytest.mark.parametrize("value", ["256", "512", "1k", "2K", "8k", 4096])
+def test_buffer_size_on_a_stream_location(value):
+    settings = inventory()
+    site(settings)["locations"][1]["buffer_size"] = value
+    site(settings)["locations"][2]["buffer_size"] = value
+    assert inventory_errors(settings) == []
+
+
+@pytest.mark.parametrize("value", ["255", "0", "9k", "16k", "1m", "4 k", "4kb", "-1k", "", True, [1024], None])
+def test_buffer_size_out_of_range_or_not_a_size(value):
+    settings = inventory()
+    site(settings)["locations"][1]["buffer_size"] = value
+    message = one_error(settings, "realtime_proxy_sites[0].locations[1].buffer_size")
+    assert "is not a size from 256 to 8k" in message
+
+
+def test_buffer_size_belongs_to_stream_locations():
+    settings = inventory()
+    site(settings)["locations"][0]["buffer_size"] = "1k"
+    message = one_error(settings, "realtime_proxy_sites[0].locations[0].buffer_size")
+    assert "applies to sse and websocket locations" in message and "directives of http locations" in message
+
+
+@pytest.mark.parametrize("value, ok", [("4k", True), ("512", True), ("16k", True), (8192, True), ("511", False),
+                                       ("17k", False), ("1m", False), ("4 k", False), (False, False)])
+def test_tls_buffer_size(value, ok):
+    errors = inventory_errors(inventory(realtime_proxy_tls_buffer_size=value))
+    assert (errors == []) if ok else ("is not a size from 512 to 16k" in one_error(
+        inventory(realtime_proxy_tls_buffer_size=value), "realtime_proxy_tls_buffer_size")), errors
+
+
 def test_ints_given_as_strings_are_accepted():
     settings = inventory(realtime_proxy_worker_connections="1024", realtime_proxy_worker_rlimit_nofile="4096",
                          realtime_proxy_worker_processes="2", realtime_proxy_worker_shutdown_timeout="30",
