@@ -180,8 +180,14 @@ class _Role:
         merged["realtime_proxy__nginx"] = self.nginx
         merged.update(settings)
         if "realtime_proxy__open_files" not in settings:
-            merged["realtime_proxy__open_files"] = open_files_plan(
-                HOST_OPEN_FILES, merged["realtime_proxy_worker_rlimit_nofile"], merged["realtime_proxy_worker_connections"])
+            try:
+                merged["realtime_proxy__open_files"] = open_files_plan(
+                    HOST_OPEN_FILES, merged["realtime_proxy_worker_rlimit_nofile"],
+                    merged["realtime_proxy_worker_connections"])
+            except (TypeError, ValueError, OverflowError):
+                # Not a number: the role's checks refuse it by name before it
+                # would size anything (tasks/detect.yml runs after them).
+                merged["realtime_proxy__open_files"] = None
         merged.update(self.role_vars)
         return merged
 
