@@ -66,13 +66,15 @@ def _tally(results: list, target: int) -> dict:
             "client_errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:5])}
 
 
-async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n_sse: int, n_ws: int) -> dict:
+async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n_sse: int, n_ws: int,
+               **client) -> dict:
+    """Hold N_SSE + N_WS streams through PORTS (CLIENT: loadproc.spawn's tls and h2) and sample nginx's workers."""
     s, c = rig.settings, rig.container
     offset = diagnostics.log_offset(c)
     await asyncio.sleep(1.0)
     s0 = c.sample(marker)
     duration = s.ramp_timeout_s + s.hold_s + 20
-    procs = loadproc.spawn(rig.procs, ports, n_sse, n_ws, duration, ping_interval=PING_INTERVAL_S)
+    procs = loadproc.spawn(rig.procs, ports, n_sse, n_ws, duration, ping_interval=PING_INTERVAL_S, **client)
     ramp = await loadproc.wait_ready(procs, s.ramp_timeout_s)
     await asyncio.sleep(1.0)
     s1 = c.sample(marker)

@@ -20,7 +20,8 @@ from .container import REPO, Container, sh
 
 ROLE_DEFAULTS = REPO / "roles" / "realtime_proxy" / "defaults" / "main"
 # The global settings whose defaults bound what the bench measures.
-GLOBALS = ("worker_processes", "worker_connections", "worker_rlimit_nofile", "worker_shutdown_timeout")
+GLOBALS = ("worker_processes", "worker_connections", "worker_rlimit_nofile", "worker_shutdown_timeout",
+           "tls_buffer_size")
 
 
 def role_defaults(directory=ROLE_DEFAULTS) -> dict:

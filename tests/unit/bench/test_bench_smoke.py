@@ -236,11 +236,38 @@ def test_reload(smoke):
         assert rel[key] >= 0
 
 
+def test_memory_by_buffer_size(smoke):
+    mem = smoke[0]["memory"]
+    assert {"nginx-defaults", "role-defaults"} <= set(mem["variants"])
+    for step in mem["steps"]:
+        assert step["held"] == step["target"] and step["failed"] == 0, step
+        assert step["nginx_rss_kb"] > 0 and step["nginx_workers"] == mem["workers"]["realtime_proxy_worker_processes"]
+    for variant in mem["variants"].values():
+        assert set(variant["kb_per_stream"]) == {"sse", "ws", "mixed_rss"}
+    sizes = mem["by_event_size"]
+    for kind, key in (("sse", "delay_ms"), ("ws", "rtt_ms")):
+        for size in ("small", "large"):
+            for name, d in sizes[kind][size][key].items():
+                assert d["n"] >= 1, (kind, size, name)
+    assert sizes["ws"]["large"]["size"] == sizes["ws_large"] and not any(sizes["ws"]["large"]["errors"].values())
+    assert not any(sizes["sse"]["large"]["missing"].values())
+
+
+def test_tls_and_http2(smoke):
+    tls = smoke[0]["tls"]
+    for step in tls["steps"]:
+        assert step["held"] == step["target"] and step["failed"] == 0, step
+    for variant in tls["variants"].values():
+        assert set(variant["kb_per_stream"]) == {"sse", "ws", "h2", "mixed_rss"}
+    for name in ("direct", "role", "role-tls", "role-h2"):
+        assert tls["sse_delay"]["delay_ms"][name]["n"] >= 1, name
+
+
 def test_report_written(smoke):
     unused, docs = smoke
     text = (docs / "performance.md").read_text()
     for heading in ("## Machine", "## Goals", "## 1. SSE", "## 2. WebSocket", "## 3. Concurrent",
-                    "## 4. Reload", "## 5. Role run time"):
+                    "## 4. Reload", "## 5. Role run time", "## Memory per held stream", "## Streams over TLS"):
         assert heading in text
     for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge"):
         assert (docs / "performance" / (png + ".png")).stat().st_size > 1000
