@@ -84,14 +84,19 @@ def start_tuned(rig: Rig) -> None:
     start_master(rig, "nginx-tuned", settings)
 
 
-def start_master(rig: Rig, name: str, settings: dict) -> None:
-    """The role's templates rendered with SETTINGS into /etc/NAME/, run as a master of its own (pid /run/NAME.pid)."""
+def start_master(rig: Rig, name: str, settings: dict, events: str = "") -> None:
+    """The role's templates rendered with SETTINGS into /etc/NAME/, run as a master of its own (pid /run/NAME.pid).
+
+    EVENTS: directives added to the events block, which no role variable sets (accept_mutex)."""
     s, c = rig.settings, rig.container
     with tempfile.TemporaryDirectory(prefix="realtime-bench-%s-" % name) as tmp:
         render_tree(settings, tmp)
         conf = pathlib.Path(tmp, "nginx.conf")
         text, n = re.subn(r"(?m)^pid\s[^;]*;", "pid /run/%s.pid;" % name, conf.read_text())
         assert n == 1, "no pid line in the rendered nginx.conf"
+        text, n = re.subn(r"(?m)^events \{\n", lambda m: m.group(0) + "".join("    %s\n" % d for d in events.split("\n") if d),
+                          text)
+        assert n == 1, "no events block in the rendered nginx.conf"
         conf.write_text(text)
         c.exec("rm -rf /etc/{0} && cp -a /etc/nginx /etc/{0} && "
                "rm -rf /etc/{0}/realtime_proxy /etc/{0}/conf.d/*".format(name))

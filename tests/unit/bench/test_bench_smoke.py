@@ -189,8 +189,10 @@ def test_machine_and_converge(smoke):
     assert machine["nproc"] >= 1 and machine["mem_gib"] > 0
     assert machine["nginx"].startswith("nginx/")
     assert machine["role_defaults"] == facts.role_defaults()
+    # The defaults of 0 are sized on the host: the capacity table shows what nginx runs with.
+    in_effect = machine.get("role_in_effect", {}).get("worker_connections")
     assert results["capacity"]["configs"]["role-defaults"]["worker_connections"] == \
-        machine["role_defaults"]["worker_connections"]
+        (in_effect or machine["role_defaults"]["worker_connections"])
     run = results["converge"]["first"]  # the smoke run skips the no-op re-run to stay short
     assert run["wall_s"] > 0 and run["recap"]["failed"] == 0 and run["recap"]["changed"] > 0
     assert run["slowest_tasks"], "profile_tasks gave no timings"
@@ -236,6 +238,14 @@ def test_reload(smoke):
         assert rel[key] >= 0
 
 
+def test_spread_over_workers(smoke):
+    spread = smoke[0]["capacity"]["spread"]
+    assert [s["config"] for s in spread] == ["spread/reuseport", "spread/neither", "spread/accept_mutex"]
+    for s in spread:
+        assert s["held"] == s["target"] and s["failed"] == 0, s
+        assert len(s["worker_rss_added_kb"]) == s["nginx_workers"] >= 1
+
+
 def test_memory_by_buffer_size(smoke):
     mem = smoke[0]["memory"]
     assert {"nginx-defaults", "role-defaults"} <= set(mem["variants"])
@@ -267,7 +277,8 @@ def test_report_written(smoke):
     unused, docs = smoke
     text = (docs / "performance.md").read_text()
     for heading in ("## Machine", "## Goals", "## 1. SSE", "## 2. WebSocket", "## 3. Concurrent",
-                    "## 4. Reload", "## 5. Role run time", "## Memory per held stream", "## Streams over TLS"):
+                    "## 4. Reload", "## 5. Role run time", "## Memory per held stream", "## Streams over TLS",
+                    "## Spreading connections"):
         assert heading in text
     for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge"):
         assert (docs / "performance" / (png + ".png")).stat().st_size > 1000
