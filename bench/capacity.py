@@ -15,10 +15,17 @@ from typing import Dict, List, Optional
 
 from . import diagnostics, loadproc
 from .facts import workers_in_effect
-from .provision import HOLD_HEARTBEAT_S
+from .provision import HOLD_HEARTBEAT_S, role_vars, start_master, stop_master
 from .rig import Rig, log
 
 PING_INTERVAL_S = 5.0  # every held WebSocket sends a message this often and checks its echo
+# How connections spread over the workers: the tuned role with reuseport (its default), with neither reuseport
+# nor accept_mutex (every worker woken for each new connection; the busiest accepts most), and with accept_mutex
+# on instead (workers take turns). (name, variables over the tuned ones, events directives)
+SPREAD = [("reuseport", {}, ""),
+          ("neither", {"realtime_proxy_reuseport": False}, ""),
+          ("accept_mutex", {"realtime_proxy_reuseport": False}, "accept_mutex on;")]
+SPREAD_STREAMS = {False: 8000, True: 40}  # held in one step per configuration: a full run, a smoke run
 
 
 def configs(rig: Rig) -> list:
@@ -26,7 +33,8 @@ def configs(rig: Rig) -> list:
     s = rig.settings
     nproc = rig.results["machine"]["nproc"]
     debian = rig.results["debian_conf"]
-    defaults = rig.results["machine"]["role_defaults"]
+    defaults = dict(rig.results["machine"]["role_defaults"])
+    defaults.update({k: v for k, v in rig.results["machine"].get("role_in_effect", {}).items() if v is not None})
     tuned = s.tuned
     return [
         ("debian-default", s.debian_ports, "nginx-debian",
@@ -65,13 +73,15 @@ def _tally(results: list, target: int) -> dict:
             "client_errors": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:5])}
 
 
-async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n_sse: int, n_ws: int) -> dict:
+async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n_sse: int, n_ws: int,
+               **client) -> dict:
+    """Hold N_SSE + N_WS streams through PORTS (CLIENT: loadproc.spawn's tls and h2) and sample nginx's workers."""
     s, c = rig.settings, rig.container
     offset = diagnostics.log_offset(c)
     await asyncio.sleep(1.0)
     s0 = c.sample(marker)
     duration = s.ramp_timeout_s + s.hold_s + 20
-    procs = loadproc.spawn(rig.procs, ports, n_sse, n_ws, duration, ping_interval=PING_INTERVAL_S)
+    procs = loadproc.spawn(rig.procs, ports, n_sse, n_ws, duration, ping_interval=PING_INTERVAL_S, **client)
     ramp = await loadproc.wait_ready(procs, s.ramp_timeout_s)
     await asyncio.sleep(1.0)
     s1 = c.sample(marker)
@@ -88,6 +98,9 @@ async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n
         "nginx_workers": s2.get("n_workers"),
         "nginx_rss_idle_kb": s0.get("rss_kb"), "nginx_rss_kb": s2.get("rss_kb"),
         "nginx_pss_kb": s2.get("pss_kb"),
+        # each worker's share of the streams: its RSS added since before the step
+        "worker_rss_added_kb": sorted(w["rss_kb"] - s0.get("workers", {}).get(pid, {"rss_kb": 0})["rss_kb"]
+                                      for pid, w in s2.get("workers", {}).items()),
         "rss_per_stream_kb": round(rss_delta / held, 2) if held else None,
         "pss_per_stream_kb": round(pss_delta / held, 2) if held else None,
         "cpu_ramp_s": round(s1.get("cpu_s", 0) - s0.get("cpu_s", 0), 2),
@@ -127,10 +140,33 @@ async def measure(rig: Rig) -> dict:
         else:
             ceiling["bounded_by"] = "not reached: the largest step (%d) held" % s.steps[-1]
         out["ceilings"][name] = ceiling
+    out["spread"] = await spread(rig)
     if s.kind_step:
         for kind in ("sse", "ws"):
             n = s.kind_step
             one = await step(rig, "role-tuned/%s" % kind, s.tuned_ports, "nginx-tuned",
                              n if kind == "sse" else 0, n if kind == "ws" else 0)
             out.setdefault("per_kind", []).append(one)
+    return out
+
+
+async def spread(rig: Rig) -> List[dict]:
+    """One step per SPREAD configuration, each the tuned role as a master of its own on ports base+340.., with
+    each worker's RSS (its share of the streams) and the workers' CPU."""
+    s = rig.settings
+    n = SPREAD_STREAMS[s.smoke]
+    ports = [s.port_base + 340 + i for i in range(len(s.tuned_ports))]
+    out = []
+    for name, variables, events in SPREAD:
+        settings = role_vars(s)
+        settings["realtime_proxy_sites"][0]["listen"] = ["127.0.0.1:%d" % p for p in ports]
+        settings.update(s.tuned, **variables)
+        start_master(rig, "nginx-spread", settings, events)
+        try:
+            one = await step(rig, "spread/%s" % name, ports, "/etc/nginx-spread/", n // 2, n - n // 2)
+        finally:
+            stop_master(rig, "nginx-spread")
+        added = [max(0, kb) for kb in one["worker_rss_added_kb"]]
+        one["busiest_worker_share"] = round(max(added) / sum(added), 3) if sum(added) else None
+        out.append(one)
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import re
 import resource
 
 import yaml
@@ -19,7 +20,8 @@ from .container import REPO, Container, sh
 
 ROLE_DEFAULTS = REPO / "roles" / "realtime_proxy" / "defaults" / "main"
 # The global settings whose defaults bound what the bench measures.
-GLOBALS = ("worker_processes", "worker_connections", "worker_rlimit_nofile", "worker_shutdown_timeout")
+GLOBALS = ("worker_processes", "worker_connections", "worker_rlimit_nofile", "worker_shutdown_timeout",
+           "tls_buffer_size")
 
 
 def role_defaults(directory=ROLE_DEFAULTS) -> dict:
@@ -70,4 +72,16 @@ def machine(container: Container, defaults: dict) -> dict:
         "loadavg_start": os.getloadavg(),
         "other_containers": [n for n in others if n != container.name],
         "role_defaults": dict(defaults),
+        "role_in_effect": in_effect(container),
     }
+
+
+def in_effect(container: Container) -> dict:
+    """What the role's nginx runs with: the defaults of 0 are sized on the host, so read them from its nginx.conf."""
+    conf = container.exec("nginx -T 2>/dev/null", check=False).stdout
+    out = {}
+    for name in ("worker_connections", "worker_rlimit_nofile"):
+        m = re.search(r"(?m)^\s*%s\s+(\d+);" % name, conf)
+        out[name] = int(m.group(1)) if m else None
+    out["reuseport"] = bool(re.search(r"(?m)^\s*listen\s[^;]*\breuseport\b", conf))
+    return out

@@ -37,7 +37,16 @@ def verdicts(results: dict) -> List[Tuple[str, str, bool]]:
     """(goal, what was measured, met) for every goal the results have figures for."""
     sse, cap, rel, conv = (results.get(k) for k in ("sse", "capacity", "reload", "converge"))
     out = []
-    if sse and "added_ms" in sse:
+    if sse and "added_median_round_p99_ms" in sse:
+        v = sse["added_median_round_p99_ms"]
+        med = sse["median_round_p99_ms"]
+        out.append(("SSE: added delivery delay p99 <= %g ms over direct (median of the rounds' p99s)"
+                    % GOAL_SSE_ADDED_P99_MS,
+                    "%+.3f ms (%.3f ms through the role vs %.3f ms direct; %d rounds, %d events each)" % (
+                        v, med["role"], med["direct"], len(sse["round_p99_ms"]["role"]),
+                        sse["delay_ms"]["role"].get("n", 0)),
+                    v <= GOAL_SSE_ADDED_P99_MS))
+    elif sse and "added_ms" in sse:
         v = sse["added_ms"]["p99"]
         out.append(("SSE: added delivery delay p99 <= %g ms over direct" % GOAL_SSE_ADDED_P99_MS,
                     "%+.3f ms (p99 %.3f ms through the role vs %.3f ms direct)" % (

@@ -16,7 +16,9 @@ tens of thousands of streams:
 
 Spec keys: kind (sse|ws), url, n, duration, batch (500), batch_gap (0.1),
 ping_interval (ws, 5), resume (reconnect once after a server close, False),
-resume_delay (1.0), connect_timeout (10).
+resume_delay (1.0), connect_timeout (10), verify (check the certificate of an
+https:// or wss:// URL, True), h2 (sse over https://: this many streams per
+HTTP/2 connection; 0, the default, is one HTTP/1.1 connection per stream).
 
 The harness's side (``spawn``, ``wait_ready``, ``collect``) is at the end of
 this file, next to the protocol it speaks.
@@ -36,7 +38,7 @@ import tempfile
 import time
 from typing import List, Optional
 
-from realtime_testkit.load import HoldResult, hold_sse, hold_ws
+from realtime_testkit.load import HoldResult, hold_sse, hold_sse_h2, hold_ws
 
 
 async def _stdin_stop(stop: asyncio.Event) -> None:
@@ -67,8 +69,11 @@ async def run(spec: dict) -> dict:
         if size < 1 or left <= 1:
             readies[index].set()
             return HoldResult(kind, url, time.time(), time.time(), [])
-        common = dict(duration=left, stop=stop, ready=readies[index],
+        common = dict(duration=left, stop=stop, ready=readies[index], verify=bool(spec.get("verify", True)),
                       connect_timeout=float(spec.get("connect_timeout", 10.0)))
+        per_connection = int(spec.get("h2", 0))
+        if kind == "sse" and per_connection:
+            return await hold_sse_h2(url, size, connections=-(-size // per_connection), **common)
         if kind == "sse":
             return await hold_sse(url, size, last_event_resume=resume,
                                   resume_delay=float(spec.get("resume_delay", 1.0)), **common)
@@ -111,8 +116,12 @@ CLIENTS = {"batch": 200, "batch_gap_s": 0.2, "resume_delay_s": 1.0}
 
 
 def spawn(procs, ports: List[int], n_sse: int, n_ws: int, duration: float,
-          resume: bool = False, ping_interval: float = 5.0) -> list:
-    """Start load-client processes (through PROCS, a rig.Procs) for N_SSE + N_WS streams over PORTS."""
+          resume: bool = False, ping_interval: float = 5.0, tls: bool = False, h2: int = 0,
+          connect_timeout: float = 10.0) -> list:
+    """Start load-client processes (through PROCS, a rig.Procs) for N_SSE + N_WS streams over PORTS.
+
+    TLS: https:// and wss://, the certificate not checked (the bench's own); H2: SSE streams per HTTP/2
+    connection (0: HTTP/1.1); CONNECT_TIMEOUT: s a stream may take to open (a TLS handshake costs the client CPU)."""
     started = []
     index = 0
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"),
@@ -121,8 +130,9 @@ def spawn(procs, ports: List[int], n_sse: int, n_ws: int, duration: float,
         for size in [min(PER_PROCESS, n - i) for i in range(0, n, PER_PROCESS)]:
             port = ports[index % len(ports)]
             index += 1
-            scheme = "http" if kind == "sse" else "ws"
+            scheme = ("http" if kind == "sse" else "ws") + ("s" if tls else "")
             spec = {"kind": kind, "url": "%s://127.0.0.1:%d/hold/%s/bench" % (scheme, port, kind),
+                    "verify": not tls, "h2": h2 if kind == "sse" else 0, "connect_timeout": connect_timeout,
                     "n": size, "duration": duration, "batch": CLIENTS["batch"],
                     "batch_gap": CLIENTS["batch_gap_s"], "ping_interval": ping_interval, "resume": resume,
                     "resume_delay": CLIENTS["resume_delay_s"]}

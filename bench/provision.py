@@ -77,20 +77,37 @@ def provision(rig: Rig) -> None:
 
 def start_tuned(rig: Rig) -> None:
     """The role's own templates rendered with the tuned variables, run as a second master."""
-    s, c = rig.settings, rig.container
+    s = rig.settings
     settings = role_vars(s)
     settings["realtime_proxy_sites"][0]["listen"] = ["127.0.0.1:%d" % p for p in s.tuned_ports]
     settings.update(s.tuned)
-    with tempfile.TemporaryDirectory(prefix="realtime-bench-tuned-") as tmp:
+    start_master(rig, "nginx-tuned", settings)
+
+
+def start_master(rig: Rig, name: str, settings: dict, events: str = "") -> None:
+    """The role's templates rendered with SETTINGS into /etc/NAME/, run as a master of its own (pid /run/NAME.pid).
+
+    EVENTS: directives added to the events block, which no role variable sets (accept_mutex)."""
+    s, c = rig.settings, rig.container
+    with tempfile.TemporaryDirectory(prefix="realtime-bench-%s-" % name) as tmp:
         render_tree(settings, tmp)
         conf = pathlib.Path(tmp, "nginx.conf")
-        text, n = re.subn(r"(?m)^pid\s[^;]*;", "pid /run/nginx-tuned.pid;", conf.read_text())
+        text, n = re.subn(r"(?m)^pid\s[^;]*;", "pid /run/%s.pid;" % name, conf.read_text())
         assert n == 1, "no pid line in the rendered nginx.conf"
+        text, n = re.subn(r"(?m)^events \{\n", lambda m: m.group(0) + "".join("    %s\n" % d for d in events.split("\n") if d),
+                          text)
+        assert n == 1, "no events block in the rendered nginx.conf"
         conf.write_text(text)
-        c.exec("rm -rf /etc/nginx-tuned && cp -a /etc/nginx /etc/nginx-tuned && "
-               "rm -rf /etc/nginx-tuned/realtime_proxy /etc/nginx-tuned/conf.d/*")
-        sh(["docker", "cp", tmp + "/.", "%s:/etc/nginx-tuned/" % s.name])
-    c.exec("nginx -t -q -c /etc/nginx-tuned/nginx.conf && nginx -c /etc/nginx-tuned/nginx.conf")
+        c.exec("rm -rf /etc/{0} && cp -a /etc/nginx /etc/{0} && "
+               "rm -rf /etc/{0}/realtime_proxy /etc/{0}/conf.d/*".format(name))
+        sh(["docker", "cp", tmp + "/.", "%s:/etc/%s/" % (s.name, name)])
+    c.exec("nginx -t -q -c /etc/{0}/nginx.conf && nginx -c /etc/{0}/nginx.conf".format(name))
+
+
+def stop_master(rig: Rig, name: str) -> None:
+    """Stop the master start_master() started as NAME, and wait until its workers are gone."""
+    rig.container.exec("nginx -s stop -c /etc/{0}/nginx.conf; for i in $(seq 50); do "
+                       "[ -e /run/{0}.pid ] || break; sleep 0.1; done".format(name), check=False)
 
 
 def start_debian(rig: Rig) -> dict:

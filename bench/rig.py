@@ -20,12 +20,13 @@ class Settings:
     port_base: int = 19000
     smoke: bool = False
     # 1. SSE delivery delay
-    sse_rounds: int = 4
-    sse_streams: int = 10
-    sse_events: int = 30
+    # 1 and 2: at least 5,000 samples per configuration, in interleaved rounds
+    sse_rounds: int = 5
+    sse_streams: int = 20
+    sse_events: int = 50
     sse_interval: float = 0.02
     # 2. WebSocket echo
-    ws_rounds: int = 4
+    ws_rounds: int = 5
     ws_sockets: int = 10
     ws_messages: int = 100
     ws_size: int = 1024
@@ -49,7 +50,7 @@ class Settings:
 
     @classmethod
     def smoke_settings(cls, **kw) -> "Settings":
-        s = cls(smoke=True, sse_rounds=1, sse_streams=3, sse_events=10, ws_rounds=1, ws_sockets=2,
+        s = cls(smoke=True, sse_rounds=2, sse_streams=3, sse_events=10, ws_rounds=2, ws_sockets=2,
                 ws_messages=20, steps=[50, 100], hold_s=2.0, ramp_timeout_s=30.0, kind_step=0,
                 capacity_budget_s=60.0, hold_backends=2, reload_streams=20, reloads=2,
                 reload_gap_s=1.0, reload_rate=20.0, shutdown_timeout=4)

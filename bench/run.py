@@ -11,7 +11,7 @@ import asyncio
 import os
 import time
 
-from . import capacity, facts, latency, provision, reload
+from . import capacity, facts, latency, memory, provision, reload, tls
 from .container import Container
 from .rig import Rig, Settings, log
 
@@ -38,6 +38,10 @@ class Bench:
         results["capacity"] = await capacity.measure(rig)
         log("4. reload under load")
         results["reload"] = await reload.measure(rig)
+        log("memory per held stream, by buffer size")
+        results["memory"] = await memory.measure(rig)
+        log("streams over TLS and HTTP/2")
+        results["tls"] = await tls.measure(rig)
 
     def run(self) -> dict:
         rig = self.rig

@@ -5,7 +5,8 @@
 from __future__ import annotations
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
-from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features, quic_listens
+from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features, site_listens
+from ansible_collections.realtime.nginx.plugins.plugin_utils._open_files import host_limit, open_files_plan
 
 
 def realtime_proxy_errors(settings):
@@ -23,17 +24,23 @@ def realtime_proxy_nginx_errors(settings, features):
     return feature_errors(dict(settings), features)
 
 
-def realtime_proxy_files(upstreams, sites):
+def realtime_proxy_files(upstreams, sites, reuseport=True):
     """The configuration files the role owns, each with its template and source item.
 
-    A site's entry also carries ``quic``: its QUIC listeners as [listen, reuseport] pairs (quic_listens()).
+    A site's entry also carries ``listens``: its plain, TLS and QUIC listeners as [listen, reuseport]
+    pairs (site_listens()).
     """
     files = owned_files(list(upstreams), list(sites))
-    quic = quic_listens(list(sites))
+    listens = site_listens(list(sites), bool(reuseport))
     for item in files:
         if "site" in item:
-            item["quic"] = quic.get(item["site"]["name"], [])
+            item["listens"] = listens.get(item["site"]["name"], {"listen": [], "tls": [], "quic": []})
     return files
+
+
+def realtime_proxy_open_files(limits, nr_open, rlimit=0, connections=0):
+    """worker_rlimit_nofile and worker_connections for a host, from its /proc/1/limits and fs.nr_open texts."""
+    return open_files_plan(host_limit(limits, nr_open), rlimit, connections)
 
 
 def realtime_proxy_tls_files(sites):
@@ -63,6 +70,7 @@ class FilterModule:
             "realtime_proxy_files": realtime_proxy_files,
             "realtime_proxy_nginx_errors": realtime_proxy_nginx_errors,
             "realtime_proxy_nginx_features": realtime_proxy_nginx_features,
+            "realtime_proxy_open_files": realtime_proxy_open_files,
             "realtime_proxy_tls_files": realtime_proxy_tls_files,
             "realtime_proxy_verify_targets": realtime_proxy_verify_targets,
         }

@@ -65,6 +65,7 @@ VERIFY_URL_RE = re.compile(r"^(?:https?|wss?)://[A-Za-z0-9.\[\]:-]+(?:/[A-Za-z0-
 ORIGIN_RE = re.compile(r"^https?://%s(?:\.%s)*(?::[0-9]{1,5})?\Z" % (HOST_LABEL, HOST_LABEL))
 ORIGIN_HELP = "an origin such as https://app.example.com or http://localhost:8080 (scheme, host and optional port)"
 METHOD_RE = re.compile(r"^[A-Z]{1,20}\Z")
+SIZE_RE = re.compile(r"^([1-9][0-9]{0,7})([kKmM]?)\Z")
 RATE_RE = re.compile(r"^[1-9][0-9]{0,6}r/[sm]\Z")
 CIPHER_RE = re.compile(r"^[A-Za-z0-9-]{1,64}\Z")
 
@@ -78,6 +79,14 @@ def listen_key(value):
     if host in ("*", "0.0.0.0"):
         host = "*"
     return (host.lower(), int(port))
+
+
+def _size_text(size):
+    """4096 -> '4k', 1048576 -> '1m', 256 -> '256'."""
+    for unit, scale in (("m", 1024 * 1024), ("k", 1024)):
+        if size % scale == 0:
+            return "%d%s" % (size // scale, unit)
+    return str(size)
 
 
 class InventoryChecker(UpstreamChecks, DirectiveChecks):
@@ -132,6 +141,27 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks):
         seconds = as_int(value)
         if seconds is None or not 1 <= seconds <= MAX_TIMEOUT:
             self.error(where, "%r is not a whole number of seconds from 1 to %d" % (value, MAX_TIMEOUT))
+
+    def buffer_size(self, where, kind, value):
+        """A location's proxy_buffer_size: only on types whose preset sets one, 256 bytes to 8k.
+
+        nginx refuses a proxy_buffer_size whose double (the default
+        proxy_busy_buffers_size) is not below 7 of the 8 default proxy_buffers
+        (28k), even with buffering off."""
+        takes = [name for name in location_types() if "buffer_size" in preset(name)]
+        if kind in location_types() and kind not in takes:
+            self.error(where, "applies to %s locations; set proxy_buffer_size in the directives of %s locations"
+                       % (" and ".join(takes), kind))
+        self.size(where, value, 256, 8 * 1024)
+
+    def size(self, where, value, low, high):
+        """A size nginx reads (bytes, or a number with k or m) from LOW to HIGH bytes."""
+        text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+        size = SIZE_RE.match(text)
+        scale = {"": 1, "k": 1024, "m": 1024 * 1024}
+        if size is None or not low <= int(size.group(1)) * scale[size.group(2).lower()] <= high:
+            self.error(where, "%r is not a size from %s to %s: bytes, or a number with k or m (4k)"
+                       % (value, _size_text(low), _size_text(high)))
 
     # -- sites ----------------------------------------------------------------
     def sites(self, sites, upstream_names):
@@ -289,6 +319,8 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks):
                                "proxy_pass in a location given by a regular expression" % match)
                 elif not isinstance(upstream_path, str) or not PATH_RE.match(upstream_path):
                     self.error(lwhere + ".upstream_path", "%r is not %s" % (upstream_path, PATH_HELP))
+            if "buffer_size" in location:
+                self.buffer_size(lwhere + ".buffer_size", kind, location["buffer_size"])
             if "directives" in location:
                 self.directives(lwhere + ".directives", location["directives"], "location", kind)
             reserved = [name.lower() for name in preset(kind).get("headers", {})]
@@ -404,14 +436,22 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks):
         workers = settings.get("realtime_proxy_worker_processes", "auto")
         if workers != "auto" and (as_int(workers) is None or not 1 <= as_int(workers) <= 1024):
             self.error("realtime_proxy_worker_processes", "%r is not 'auto' or a whole number from 1 to 1024" % (workers,))
-        connections = positive("realtime_proxy_worker_connections", 16)
-        nofile = positive("realtime_proxy_worker_rlimit_nofile", 32)
+        connections = positive("realtime_proxy_worker_connections", 0)
+        nofile = positive("realtime_proxy_worker_rlimit_nofile", 0)
         positive("realtime_proxy_worker_shutdown_timeout", 1, MAX_TIMEOUT)
         positive("realtime_proxy_connect_timeout", 1, 600)
-        if connections and nofile and nofile < 2 * connections:
+        if connections is not None and 0 < connections < 16:
+            self.error("realtime_proxy_worker_connections", "%d is fewer than 16; use 0 to size it from the open-files "
+                       "limit, or a whole number from 16 to 1048576" % connections)
+        if nofile is not None and 0 < nofile < 32:
+            self.error("realtime_proxy_worker_rlimit_nofile", "%d is fewer than 32; use 0 to size it from the host, "
+                       "or a whole number from 32 to 1048576" % nofile)
+        if connections and nofile and nofile < connections:
             self.error("realtime_proxy_worker_rlimit_nofile",
-                       "%d is less than twice realtime_proxy_worker_connections (%d); each proxied stream holds "
-                       "two connections, so set it to at least %d" % (nofile, connections, 2 * connections))
+                       "%d is less than realtime_proxy_worker_connections (%d); every connection is an open file, "
+                       "so set it higher (about 5%% above it, for logs), or both to 0 to size them from the host"
+                       % (nofile, connections))
+        self.size("realtime_proxy_tls_buffer_size", settings.get("realtime_proxy_tls_buffer_size", "16k"), 512, 16 * 1024)
         positive("realtime_proxy_limit_conn_per_client", 0, 65535)
         positive("realtime_proxy_limit_req_burst", 1, 1048576)
         rate = settings.get("realtime_proxy_limit_req_rate", "")

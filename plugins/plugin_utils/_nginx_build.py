@@ -108,21 +108,38 @@ def feature_errors(settings, features):
     return errors
 
 
-def quic_listens(sites):
-    """{site name: [[listen, reuseport], ...]}: the QUIC listeners of present sites with tls.http3.
+def site_listens(sites, reuseport=True):
+    """{site name: {"listen": [...], "tls": [...], "quic": [...]}}: each present site's listeners as [listen, reuseport].
 
-    nginx accepts ``reuseport`` once per address and port across all
-    servers, so only the first site that listens on a socket carries it.
+    nginx accepts ``reuseport`` once per address and port across all servers,
+    so only the first present site that listens on a socket carries it: on TCP
+    (plain and TLS listeners) when REUSEPORT is on, and on UDP for QUIC (tls.http3)
+    always, which nginx needs to route a QUIC connection to one worker.
+    With ``reuseport`` each worker has a listening socket of its own and the
+    kernel spreads new connections evenly over them; without it, the worker
+    that wakes first takes most of them.
     """
     owners = set()
     result = {}
-    for _index, site in _tls_sites({"realtime_proxy_sites": sites}):
-        if site["tls"].get("http3") is not True:
+    for site in sites:
+        if not isinstance(site, dict) or site.get("state", "present") != "present":
             continue
-        listens = []
-        for listen in site["tls"].get("listen") or []:
-            key = listen_key(listen)
-            listens.append([listen, key not in owners])
-            owners.add(key)
-        result[site["name"]] = listens
+        tls = site.get("tls") if isinstance(site.get("tls"), dict) else {}
+        kinds = {"listen": ("tcp", site.get("listen") or [], reuseport),
+                 "tls": ("tcp", tls.get("listen") or [], reuseport),
+                 "quic": ("udp", tls.get("listen") or [] if tls.get("http3") is True else [], True)}
+        listens = {}
+        for kind, (protocol, values, wanted) in kinds.items():
+            listens[kind] = []
+            for listen in values:
+                key = (protocol,) + listen_key(listen)
+                listens[kind].append([listen, wanted and key not in owners])
+                owners.add(key)
+        result[site.get("name")] = listens
     return result
+
+
+def quic_listens(sites):
+    """{site name: [[listen, reuseport], ...]}: the QUIC listeners of present sites with tls.http3."""
+    return {name: listens["quic"] for name, listens in site_listens(sites, reuseport=False).items()
+            if listens["quic"]}

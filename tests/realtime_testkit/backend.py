@@ -12,7 +12,8 @@ Endpoints (all paths are matched by prefix so any nginx location layout works):
   ``interval`` (0.2 s), ``heartbeat`` (0 = none, else ``: heartbeat`` comments
   every N s), ``events`` (1; 0 = heartbeats only), ``accel`` (``no`` adds
   ``X-Accel-Buffering: no``; by default it is NOT sent, so a test proves that
-  the nginx configuration alone turns buffering off). Event ids run
+  the nginx configuration alone turns buffering off), ``pad`` (0; N adds a
+  ``pad`` field of N characters to each event, at most 1 MiB). Event ids run
   1..count; ``Last-Event-ID: N`` resumes at N+1. Never compressed.
 * ``GET /ws/...``    WebSocket echo (text stays text, binary stays binary);
   a request that is not a valid handshake gets 400.
@@ -123,6 +124,7 @@ async def sse(request):
     interval = _param(request, "interval", 0.2, float)
     heartbeat = _param(request, "heartbeat", 0.0, float)
     events = _param(request, "events", 1, int)
+    pad = "x" * min(_param(request, "pad", 0, int), 1 << 20)
     seq = 1
     last_id = request.headers.get("Last-Event-ID", "").strip()
     if last_id.isdigit():
@@ -145,7 +147,7 @@ async def sse(request):
                 break
             now = loop.time()
             if now >= next_event:
-                data = json.dumps({"seq": seq, "sent": time.time(), "backend": app["name"]})
+                data = json.dumps({"seq": seq, "sent": time.time(), "backend": app["name"], **({"pad": pad} if pad else {})})
                 await resp.write(("id: %d\ndata: %s\n\n" % (seq, data)).encode())
                 seq += 1
                 next_event += interval

@@ -8,6 +8,11 @@ stream or request keeps its own record, and ``summary()`` counts them.
 * ``hold_sse(url, n, duration=...)``: N event streams held open and read.
 * ``hold_ws(url, n, duration=..., ping_interval=...)``: N WebSockets, each
   sending a small message every interval and checking its echo.
+* ``hold_sse_h2(url, n, connections=..., duration=...)``: N event streams
+  multiplexed over a few HTTP/2 connections (https:// only).
+
+``verify=False`` skips certificate checks on https:// and wss:// URLs (a
+test's self-signed certificate).
 * ``request_loop(url, count=..., duration=..., concurrency=...)``: plain GETs.
 
 Stamps are wall-clock seconds (``time.time()``), so they compare directly with
@@ -27,18 +32,20 @@ import collections
 import json
 import math
 import random
+import ssl
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, List, Optional
 
 import aiohttp
+import httpx
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from .sse import SseParser
 
 __all__ = ["StreamRecord", "HoldResult", "RequestRecord", "RequestLoopResult", "LoadSummary",
-           "hold_sse", "hold_ws", "request_loop", "percentiles"]
+           "hold_sse", "hold_sse_h2", "hold_ws", "request_loop", "percentiles"]
 
 # Hard caps so that a typo cannot turn a test into a flood.
 MAX_STREAMS = 9000
@@ -384,12 +391,17 @@ async def _sse_read(resp, rec: StreamRecord) -> None:
         resp.close()
 
 
-async def _sse_one(session, url, rec, headers, connect_timeout, resume, resume_delay,
-                   deadline, ready: _Ready) -> None:
+async def _opened(attempt, ready: _Ready):
+    """Await ATTEMPT (a stream's open), and count it done for READY whatever came of it."""
     try:
-        resp = await _sse_open(session, url, rec, headers, connect_timeout)
+        return await attempt
     finally:
         ready.done()
+
+
+async def _sse_one(session, url, rec, headers, connect_timeout, resume, resume_delay,
+                   deadline, ready: _Ready) -> None:
+    resp = await _opened(_sse_open(session, url, rec, headers, connect_timeout), ready)
     if resp is None:
         return
     await _sse_read(resp, rec)
@@ -408,7 +420,7 @@ async def _sse_one(session, url, rec, headers, connect_timeout, resume, resume_d
 async def hold_sse(url: str, n: int, *, duration: float, connect_timeout: float = 10.0,
                    last_event_resume: bool = False, resume_delay: float = 0.0,
                    headers: Optional[dict] = None, stop: Optional[asyncio.Event] = None,
-                   ready: Optional[asyncio.Event] = None) -> HoldResult:
+                   ready: Optional[asyncio.Event] = None, verify: bool = True) -> HoldResult:
     """Open N SSE streams to URL at once and read them until ``duration`` s pass (or ``stop``).
 
     Each stream records whether it opened, its events, heartbeats (comments),
@@ -420,7 +432,7 @@ async def hold_sse(url: str, n: int, *, duration: float, connect_timeout: float 
     """
     _check(n, duration)
     # Every stream needs its own connection; no reuse, and none waits for another.
-    connector = aiohttp.TCPConnector(limit=n + 1, limit_per_host=n + 1, force_close=True)
+    connector = aiohttp.TCPConnector(limit=n + 1, limit_per_host=n + 1, force_close=True, ssl=bool(verify))
     timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False,
                                      auto_decompress=False) as session:
@@ -442,15 +454,85 @@ async def _hold(kind, url, n, duration, stop, ready, one) -> HoldResult:
     return HoldResult(kind, url, started, time.time(), records)
 
 
+async def _sse_h2_one(client, url, rec: StreamRecord, headers, connect_timeout, ready: _Ready) -> None:
+    """One stream of hold_sse_h2 on CLIENT's HTTP/2 connection, read until the server ends it or cancelled."""
+    started_wall, started = time.time(), time.monotonic()
+    try:
+        resp = await asyncio.wait_for(client.send(client.build_request("GET", url, headers=headers), stream=True),
+                                      connect_timeout)
+    except (httpx.HTTPError, OSError, asyncio.TimeoutError) as exc:
+        rec.error = _err(exc) if not isinstance(exc, asyncio.TimeoutError) else \
+            "no response head within %.1f s" % connect_timeout
+        return
+    finally:
+        ready.done()
+    parser = SseParser()
+    try:
+        rec.status = resp.status_code
+        rec.open_latency = time.monotonic() - started
+        ctype = resp.headers.get("content-type", "")
+        if resp.status_code != 200 or not ctype.startswith("text/event-stream") or resp.http_version != "HTTP/2":
+            rec.error = "status %d, content-type %r, %s" % (resp.status_code, ctype, resp.http_version)
+            return
+        rec.opened, rec.opened_at = True, started_wall + rec.open_latency
+        async for line in resp.aiter_lines():
+            item = parser.feed(line.rstrip("\r\n"), time.time())
+            if item == "comment":
+                rec.comments += 1
+            elif item is not None:
+                _on_event(rec, item)
+        rec.closed_at, rec.close_kind = time.time(), "eof"
+    except (httpx.HTTPError, OSError) as exc:
+        rec.closed_at, rec.close_kind = time.time(), "error"
+        rec.error = rec.error or _err(exc)
+    finally:
+        await resp.aclose()
+
+
+async def hold_sse_h2(url: str, n: int, *, connections: int, duration: float, connect_timeout: float = 10.0,
+                      headers: Optional[dict] = None, stop: Optional[asyncio.Event] = None,
+                      ready: Optional[asyncio.Event] = None, verify: bool = True) -> HoldResult:
+    """Open N SSE streams to URL (https://) multiplexed over CONNECTIONS HTTP/2 connections, and read them.
+
+    Stream i goes on connection i % CONNECTIONS, so keep N / CONNECTIONS within
+    the server's concurrent-stream limit (nginx: http2_max_concurrent_streams,
+    128); a stream beyond it waits for a free one and counts as not opened if
+    it waits longer than ``connect_timeout``. Records as hold_sse's, without
+    resume.
+    """
+    _check(n, duration)
+    if not 1 <= connections <= n:
+        raise ValueError("connections must be from 1 to n")
+    timeout = httpx.Timeout(connect_timeout, read=None)
+    clients = [httpx.AsyncClient(http1=False, http2=True, verify=verify, trust_env=False, timeout=timeout,
+                                 limits=httpx.Limits(max_connections=1))
+               for unused in range(connections)]
+    try:
+        return await _hold("sse", url, n, duration, stop, ready,
+                           lambda rec, deadline, gate: _sse_h2_one(clients[rec.index % connections], url, rec,
+                                                                   headers, connect_timeout, gate))
+    finally:
+        await asyncio.wait([asyncio.ensure_future(c.aclose()) for c in clients], timeout=_CLOSE_GRACE + 3.0)
+
+
 # ---------------------------------------------------------------- WebSocket
 
 
-async def _ws_open(url, rec: StreamRecord, headers, connect_timeout):
+def _unverified() -> ssl.SSLContext:
+    """A client context that checks no certificate (``verify=False``)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+async def _ws_open(url, rec: StreamRecord, headers, connect_timeout, tls=None):
     started_wall, started = time.time(), time.monotonic()
     try:
         ws = await asyncio.wait_for(
             ws_connect(url, additional_headers=headers, open_timeout=connect_timeout, close_timeout=1,
-                       ping_interval=None, compression=None, proxy=None, max_size=1 << 20),
+                       ping_interval=None, compression=None, proxy=None, max_size=1 << 20,
+                       **({"ssl": tls} if tls is not None else {})),
             connect_timeout + 1)
     except InvalidStatus as exc:
         rec.status = exc.response.status_code
@@ -520,11 +602,8 @@ async def _ws_talk(ws, rec: StreamRecord, ping_interval: float, echo_timeout: fl
 
 
 async def _ws_one(url, rec, headers, connect_timeout, ping_interval, echo_timeout, reconnect,
-                  reconnect_delay, deadline, ready: _Ready) -> None:
-    try:
-        ws = await _ws_open(url, rec, headers, connect_timeout)
-    finally:
-        ready.done()
+                  reconnect_delay, deadline, ready: _Ready, tls=None) -> None:
+    ws = await _opened(_ws_open(url, rec, headers, connect_timeout, tls), ready)
     if ws is None:
         return
     await _ws_talk(ws, rec, ping_interval, echo_timeout, deadline)
@@ -532,7 +611,7 @@ async def _ws_one(url, rec, headers, connect_timeout, ping_interval, echo_timeou
         return
     await asyncio.sleep(reconnect_delay)
     rec.resume = StreamRecord(rec.index)
-    ws = await _ws_open(url, rec.resume, headers, connect_timeout)
+    ws = await _ws_open(url, rec.resume, headers, connect_timeout, tls)
     if ws is not None:
         await _ws_talk(ws, rec.resume, ping_interval, echo_timeout, deadline)
 
@@ -541,7 +620,7 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
                   connect_timeout: float = 10.0, echo_timeout: Optional[float] = None,
                   reconnect: bool = False, reconnect_delay: float = 0.0,
                   headers: Optional[dict] = None, stop: Optional[asyncio.Event] = None,
-                  ready: Optional[asyncio.Event] = None) -> HoldResult:
+                  ready: Optional[asyncio.Event] = None, verify: bool = True) -> HoldResult:
     """Open N WebSockets to URL and keep them talking until ``duration`` s pass (or ``stop``).
 
     Every ``ping_interval`` s each socket sends a small text message and checks
@@ -555,9 +634,11 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
     if ping_interval <= 0:
         raise ValueError("ping_interval must be > 0")
     echo_timeout = echo_timeout or max(5.0, 2 * ping_interval)
+    tls = _unverified() if not verify and url.startswith("wss://") else None
     return await _hold("ws", url, n, duration, stop, ready,
                        lambda rec, deadline, gate: _ws_one(url, rec, headers, connect_timeout, ping_interval,
-                                                           echo_timeout, reconnect, reconnect_delay, deadline, gate))
+                                                           echo_timeout, reconnect, reconnect_delay, deadline, gate,
+                                                           tls))
 
 
 # ---------------------------------------------------------------- plain requests

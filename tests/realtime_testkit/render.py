@@ -6,7 +6,9 @@ argument-spec check and ``nginx -t``:
 * variables: role defaults (defaults/main/*.yml) < ``realtime_proxy__nginx``
   (what tasks/detect.yml reads from ``nginx -V``, here of the nginx that
   validate_tree() runs; a test renders for another nginx by giving its own in
-  ``settings``) < ``settings`` (inventory) < vars/main.yml < vars/Debian.yml
+  ``settings``) and ``realtime_proxy__open_files`` (the workers sized for a
+  host that allows HOST_OPEN_FILES, as tasks/detect.yml sizes them) <
+  ``settings`` (inventory) < vars/main.yml < vars/Debian.yml
   < vars/Debian-12.yml (if present). That is Ansible's precedence: role vars
   and include_vars beat inventory, inventory beats role defaults;
 * the file list: the collection's ``realtime_proxy_files`` filter
@@ -61,6 +63,7 @@ from ansible.template import Templar, trust_as_template  # noqa: E402
 
 from ansible_collections.realtime.nginx.plugins.filter.realtime_proxy import (  # noqa: E402
     realtime_proxy_errors, realtime_proxy_files, realtime_proxy_nginx_features, realtime_proxy_tls_files)
+from ansible_collections.realtime.nginx.plugins.plugin_utils._open_files import open_files_plan  # noqa: E402
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
 TEMPLATES = ROLE / "templates"
@@ -73,6 +76,12 @@ def _nginx_binary():
     unpacked = REPO_ROOT / "build" / "nginx" / "usr" / "sbin" / "nginx"
     return str(unpacked) if unpacked.exists() else "/usr/sbin/nginx"
 
+
+# The open files the rendered configuration assumes a host allows a service
+# (PID 1's hard limit, at most fs.nr_open: tasks/detect.yml reads it), so a
+# render does not depend on the machine it runs on: the figure of the test
+# machines (docs: the hard limit is 20,000 per process there).
+HOST_OPEN_FILES = 20000
 
 # The nginx that the tests run `nginx -t` with, and the mime.types of its package.
 NGINX = _nginx_binary()
@@ -182,6 +191,15 @@ class _Role:
         merged = dict(self.defaults)
         merged["realtime_proxy__nginx"] = self.nginx
         merged.update(settings)
+        if "realtime_proxy__open_files" not in settings:
+            try:
+                merged["realtime_proxy__open_files"] = open_files_plan(
+                    HOST_OPEN_FILES, merged["realtime_proxy_worker_rlimit_nofile"],
+                    merged["realtime_proxy_worker_connections"])
+            except (TypeError, ValueError, OverflowError):
+                # Not a number: the role's checks refuse it by name before it
+                # would size anything (tasks/detect.yml runs after them).
+                merged["realtime_proxy__open_files"] = None
         merged.update(self.role_vars)
         return merged
 
@@ -236,7 +254,8 @@ def merged_variables(settings):
 def files_for(settings):
     """The role's configuration file list for SETTINGS, as tasks/configure.yml computes it."""
     merged = merged_variables(settings)
-    return realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"])
+    return realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"],
+                                merged["realtime_proxy_reuseport"])
 
 
 def inventory_check(settings):
@@ -274,7 +293,7 @@ def render_tree(settings, root):
     root = pathlib.Path(root)
     the_role = role()
     merged = the_role.variables(settings)
-    merged["realtime_proxy__files"] = realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"])
+    merged["realtime_proxy__files"] = files_for(settings)
     for directory in merged["realtime_proxy__owned_dirs"]:
         (root / directory).mkdir(parents=True, exist_ok=True)
     rendered = json.loads(the_role.render("tree.j2", merged))

@@ -53,6 +53,7 @@ def test_report_shows_the_recorded_figures():
     results = _recorded()
     text = report.markdown(results)
     m, defaults = results["machine"], results["machine"]["role_defaults"]
+    in_effect = results["capacity"]["configs"]["role-defaults"]
     sse_role = results["sse"]["delay_ms"]["role"]
     for expected in (
             "| CPUs (nproc) | %d |" % m["nproc"],
@@ -62,8 +63,8 @@ def test_report_shows_the_recorded_figures():
             "| open files per process | {:,} hard limit".format(m["open_files_hard_limit"]),
             "| role | %d | %s | %s | %s | %s |" % (
                 sse_role["n"], sse_role["p50"], sse_role["p90"], sse_role["p99"], sse_role["max"]),
-            "| role-defaults | auto (%d) | %d | %d | %d |" % (m["nproc"], defaults["worker_connections"],
-                                                              defaults["worker_rlimit_nofile"],
+            "| role-defaults | auto (%d) | %d | %d | %d |" % (m["nproc"], in_effect["worker_connections"],
+                                                              in_effect["rlimit"],
                                                               results["capacity"]["ceilings"]["role-defaults"]["held_max"]),
             "`realtime_proxy_worker_connections: %d`" % defaults["worker_connections"],
             "`realtime_proxy_worker_rlimit_nofile: %d`" % defaults["worker_rlimit_nofile"],
@@ -153,6 +154,8 @@ def test_role_defaults_come_from_the_role():
     assert defaults == {key: raw["realtime_proxy_" + key] for key in facts.GLOBALS}
     code = "\n".join(p.read_text() for p in (REPO / "bench").rglob("*") if p.suffix in (".py", ".j2"))
     for key in ("worker_connections", "worker_rlimit_nofile"):
+        if not defaults[key]:
+            continue  # 0 means "sized from the host": no figure the bench could repeat
         assert not re.search(r"\b%d\b" % defaults[key], code), "bench/ repeats the role's default %s" % key
 
 
@@ -211,8 +214,10 @@ def test_machine_and_converge(smoke):
     assert machine["nproc"] >= 1 and machine["mem_gib"] > 0
     assert machine["nginx"].startswith("nginx/")
     assert machine["role_defaults"] == facts.role_defaults()
+    # The defaults of 0 are sized on the host: the capacity table shows what nginx runs with.
+    in_effect = machine.get("role_in_effect", {}).get("worker_connections")
     assert results["capacity"]["configs"]["role-defaults"]["worker_connections"] == \
-        machine["role_defaults"]["worker_connections"]
+        (in_effect or machine["role_defaults"]["worker_connections"])
     run = results["converge"]["first"]  # the smoke run skips the no-op re-run to stay short
     assert run["wall_s"] > 0 and run["recap"]["failed"] == 0 and run["recap"]["changed"] > 0
     assert run["slowest_tasks"], "profile_tasks gave no timings"
@@ -258,11 +263,47 @@ def test_reload(smoke):
         assert rel[key] >= 0
 
 
+def test_spread_over_workers(smoke):
+    spread = smoke[0]["capacity"]["spread"]
+    assert [s["config"] for s in spread] == ["spread/reuseport", "spread/neither", "spread/accept_mutex"]
+    for s in spread:
+        assert s["held"] == s["target"] and s["failed"] == 0, s
+        assert len(s["worker_rss_added_kb"]) == s["nginx_workers"] >= 1
+
+
+def test_memory_by_buffer_size(smoke):
+    mem = smoke[0]["memory"]
+    assert {"nginx-defaults", "role-defaults"} <= set(mem["variants"])
+    for step in mem["steps"]:
+        assert step["held"] == step["target"] and step["failed"] == 0, step
+        assert step["nginx_rss_kb"] > 0 and step["nginx_workers"] == mem["workers"]["realtime_proxy_worker_processes"]
+    for variant in mem["variants"].values():
+        assert set(variant["kb_per_stream"]) == {"sse", "ws", "mixed_rss"}
+    sizes = mem["by_event_size"]
+    for kind, key in (("sse", "delay_ms"), ("ws", "rtt_ms")):
+        for size in ("small", "large"):
+            for name, d in sizes[kind][size][key].items():
+                assert d["n"] >= 1, (kind, size, name)
+    assert sizes["ws"]["large"]["size"] == sizes["ws_large"] and not any(sizes["ws"]["large"]["errors"].values())
+    assert not any(sizes["sse"]["large"]["missing"].values())
+
+
+def test_tls_and_http2(smoke):
+    tls = smoke[0]["tls"]
+    for step in tls["steps"]:
+        assert step["held"] == step["target"] and step["failed"] == 0, step
+    for variant in tls["variants"].values():
+        assert set(variant["kb_per_stream"]) == {"sse", "ws", "h2", "mixed_rss"}
+    for name in ("direct", "role", "role-tls", "role-h2"):
+        assert tls["sse_delay"]["delay_ms"][name]["n"] >= 1, name
+
+
 def test_report_written(smoke):
     unused, docs = smoke
     text = (docs / "performance.md").read_text()
     for heading in ("## Machine", "## Goals", "## 1. SSE", "## 2. WebSocket", "## 3. Concurrent",
-                    "## 4. Reload", "## 5. Role run time"):
+                    "## 4. Reload", "## 5. Role run time", "## Memory per held stream", "## Streams over TLS",
+                    "## Spreading connections"):
         assert heading in text
     for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge"):
         assert (docs / "performance" / (png + ".png")).stat().st_size > 1000

@@ -72,7 +72,7 @@ import crossplane
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from realtime_testkit.render import files_for, merged_variables, render_tree
+from realtime_testkit.render import HOST_OPEN_FILES, files_for, merged_variables, render_tree
 
 TYPE_HEADERS = {
     "http": {"Connection": ""},
@@ -96,6 +96,10 @@ TYPE_EXTRA = {
         ("proxy_cache", ("off",)),
     ],
 }
+
+# Location types that hold a stream and size its proxy_buffer_size (the
+# location's buffer_size, else the preset's).
+BUFFER_SIZED_TYPES = ("sse", "websocket")
 
 # Location types whose allowed_origins refuse requests with 403.
 ORIGIN_CHECKED_TYPES = ("websocket", "socketio")
@@ -239,6 +243,8 @@ def expected_location(location, merged, site=None, location_suffix=None):
         d("proxy_read_timeout", "%ss" % location.get("read_timeout", preset["read_timeout"])),
         d("proxy_send_timeout", "%ss" % location.get("send_timeout", preset["send_timeout"])),
     ]
+    if kind in BUFFER_SIZED_TYPES:
+        block.append(d("proxy_buffer_size", str(location.get("buffer_size", preset["buffer_size"]))))
     block += [d(name, *args) for name, args in TYPE_EXTRA[kind]]
     block += inventory_directives(location.get("directives"))
     inherited = inherited_add_headers(site, merged)
@@ -250,12 +256,30 @@ def expected_location(location, merged, site=None, location_suffix=None):
     return d("location", *modifier, location["path"], block=block)
 
 
+def _socket(listen):
+    host, _sep, port = ("*:" + str(listen) if str(listen).isdigit() else str(listen)).rpartition(":")
+    return ("*" if host in ("*", "0.0.0.0") else host.lower(), int(port))
+
+
+def _reuseport(site, listen, merged):
+    """("reuseport",) when SITE is the first present site that listens on LISTEN's TCP socket."""
+    if not boolean(merged["realtime_proxy_reuseport"]):
+        return ()
+    for other in merged["realtime_proxy_sites"]:
+        if other.get("state", "present") != "present":
+            continue
+        sockets = [_socket(value) for value in other.get("listen", []) + _tls(other).get("listen", [])]
+        if _socket(listen) in sockets:
+            return ("reuseport",) if other is site or other["name"] == site["name"] else ()
+    raise AssertionError("%r is not a listener of any site" % (listen,))
+
+
 def expected_site(site, merged):
     names = site.get("server_name", "_")
     names = names if isinstance(names, list) else [names]
     flags = ("default_server",) if site.get("default_server", False) else ()
     tls = _tls(site)
-    plain = [d("listen", str(listen), *flags) for listen in site.get("listen", [])]
+    plain = [d("listen", str(listen), *flags, *_reuseport(site, listen, merged)) for listen in site.get("listen", [])]
     out = []
     for index, location in enumerate(site["locations"], 1):
         out += expected_maps(location, suffix(site, index))
@@ -269,8 +293,8 @@ def expected_site(site, merged):
     http2 = merged["realtime_proxy__nginx"]["http2"]
     if http2 not in ("listen", "directive"):
         raise AssertionError("unknown realtime_proxy__nginx.http2 %r" % (http2,))
-    block += [d("listen", str(listen), "ssl", *(("http2",) if http2 == "listen" else ()), *flags)
-              for listen in tls.get("listen", [])]
+    block += [d("listen", str(listen), "ssl", *(("http2",) if http2 == "listen" else ()), *flags,
+                *_reuseport(site, listen, merged)) for listen in tls.get("listen", [])]
     block.append(d("server_name", *names))
     if tls:
         if http2 == "directive":
@@ -405,10 +429,14 @@ def expected_nginx_conf(merged):
     """
     conf = list(_baseline()["nginx.conf"])
     conf = _replace(conf, "worker_processes", d("worker_processes", str(merged["realtime_proxy_worker_processes"])))
-    conf = _replace(conf, "worker_rlimit_nofile", d("worker_rlimit_nofile", str(merged["realtime_proxy_worker_rlimit_nofile"])))
+    # 0: sized from the open files the host allows (HOST_OPEN_FILES for a render), capped at 65536;
+    # worker_connections keeps one in twenty (at least 256) of them for logs.
+    rlimit = _as_int(merged["realtime_proxy_worker_rlimit_nofile"]) or min(HOST_OPEN_FILES, 65536)
+    connections = _as_int(merged["realtime_proxy_worker_connections"]) or rlimit - max(256, rlimit // 20)
+    conf = _replace(conf, "worker_rlimit_nofile", d("worker_rlimit_nofile", str(rlimit)))
     conf = _replace(conf, "worker_shutdown_timeout",
                     d("worker_shutdown_timeout", "%ss" % merged["realtime_proxy_worker_shutdown_timeout"]))
-    conf = _replace(conf, "worker_connections", d("worker_connections", str(merged["realtime_proxy_worker_connections"])),
+    conf = _replace(conf, "worker_connections", d("worker_connections", str(connections)),
                     block="events")
     conf = _replace(conf, "server_tokens", d("server_tokens", "on" if boolean(merged["realtime_proxy_server_tokens"]) else "off"),
                     block="http")

@@ -81,6 +81,16 @@ def test_timeout_docs_quote_the_presets(options, presets, option):
     assert quoted == {kind: preset[option] for kind, preset in presets.items()}
 
 
+def test_buffer_size_docs_quote_the_presets(options, presets):
+    text = " ".join(options["realtime_proxy_sites"]["options"]["locations"]["options"]["buffer_size"]["description"])
+    quoted = {kind: value for value, kind in re.findall(r"V\((\w+)\) for (\w+)", text)}
+    assert quoted == {kind: preset["buffer_size"] for kind, preset in presets.items() if "buffer_size" in preset}
+    readme = (REPO_ROOT / "README.md").read_text()
+    row = re.search(r"^\| `proxy_buffer_size` \(`buffer_size`\) \|(.*)\|\s*$", readme, re.M).group(1)
+    cells = [cell.strip(" `") for cell in row.split("|")]
+    assert cells == [preset.get("buffer_size", "nginx default") for preset in presets.values()]
+
+
 def test_readme_preset_table_quotes_the_presets(presets):
     readme = (REPO_ROOT / "README.md").read_text()
     header = re.search(r"^\|\s*\|(.*)\|\s*$", readme.split("### Location types", 1)[1], re.M).group(1)

@@ -411,6 +411,12 @@ def locations(draw, names, resolvable, sticky_names=()):
                                                           (3, wrong_type)))
     if draw(chance(20) if location["type"] in ("sse", "websocket") else hostile_chance(2)):
         location["verify_url"] = draw(field(valid_verify_url, 1))
+    # buffer_size belongs to the types that hold a stream; elsewhere (2 %) it must be refused.
+    if draw(chance(25) if location["type"] in expected_mod.BUFFER_SIZED_TYPES else hostile_chance(2)):
+        location["buffer_size"] = draw(hostile_mix(st.sampled_from(["256", "512", "1k", "2K", "4k", "8k", 8192]),
+                                                   (3, st.sampled_from(["255", "0", "9k", "16k", "1m", "4 k", "4kb",
+                                                                        "-1k"])),
+                                                   (3, hostile_string), (3, wrong_type)))
     if draw(hostile_chance(3)):
         location[draw(st.sampled_from(["extra", "rewrite", "Path"]))] = draw(hostile_string)
     return location
@@ -731,7 +737,9 @@ def inventories(draw, resolvable=False, material=None):
             connections = draw(field(int_or_digits(16, 4096)))
             inventory["realtime_proxy_worker_connections"] = connections
             base = connections if isinstance(connections, int) and not isinstance(connections, bool) else 4096
-            inventory["realtime_proxy_worker_rlimit_nofile"] = draw(field(st.sampled_from([2 * base, 2 * base - 1, 65536])))
+            # Equal to worker_connections is the least the checks accept; one below it is refused.
+            inventory["realtime_proxy_worker_rlimit_nofile"] = draw(field(st.sampled_from([2 * base, base, base - 1,
+                                                                                           65536])))
     if draw(chance(30)):
         inventory["realtime_proxy_http_directives"] = draw(field(directive_lists(resolvable), 1))
     if draw(chance(60)):
@@ -898,6 +906,7 @@ def features(settings):
             match = location.get("match", "prefix")
             found.update(name for name, on in (
                 ("match %s" % match, match != "prefix"), ("upstream_path", "upstream_path" in location),
+                ("buffer_size", "buffer_size" in location),
                 ("location directives", location.get("directives")),
                 # A location with add_header of its own (sse, CORS, HSTS or its directives) under a site or
                 # http level that has some: nginx alone would drop those.
@@ -940,7 +949,7 @@ FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "all
             "tls_ciphers", "least_conn", "ip_hash", "hash", "hash consistent", "hash named", "server parameters",
             "backup", "down", "unix socket", "next_upstream", "socketio", "socketio allowed_origins",
             "match prefix_priority", "match exact", "match regex", "match regex_nocase", "upstream_path",
-            "location directives", "site directives", "http directives", "inherited add_header"}
+            "location directives", "site directives", "http directives", "inherited add_header", "buffer_size"}
 
 
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):

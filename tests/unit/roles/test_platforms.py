@@ -14,8 +14,9 @@ import pathlib
 
 import crossplane
 import pytest
+import yaml
 
-from realtime_testkit.render import inventory_check, render_tree, self_signed_certificate, validate_tree
+from realtime_testkit.render import ROLE, inventory_check, render_tree, self_signed_certificate, validate_tree
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import parse_build
 
@@ -26,11 +27,13 @@ def detected(name):
     return parse_build((RECORDED / name).read_text(), name)
 
 
-def inventory(*sites):
+def inventory(*sites, reuseport=False):
+    """TLS sites; TCP reuseport is off unless asked, so the listen lines show the syntax alone."""
     cert = self_signed_certificate()
     if cert is None:
         pytest.skip("openssl is needed for a certificate nginx -t can load")
     return {
+        "realtime_proxy_reuseport": reuseport,
         "realtime_proxy_upstreams": [{"name": "app", "servers": ["127.0.0.1:9001"]}],
         "realtime_proxy_sites": [
             {"name": name, "server_name": name + ".example.test", "listen": [],
@@ -111,3 +114,32 @@ def test_mozilla_intermediate_at_http_level(tmp_path):
         "ssl_session_tickets": ["off"],
     }
     assert {name: args for name in wanted for args in args_of(http, name)} == wanted
+
+
+@pytest.mark.parametrize("size", [None, "4k"])
+def test_tls_buffer_size_at_http_level(tmp_path, size):
+    settings = inventory(("secure", ["127.0.0.1:8443"], {}))
+    if size:
+        settings["realtime_proxy_tls_buffer_size"] = size
+    root = render_for(settings, detected("debian-12.txt"), tmp_path)
+    payload = crossplane.parse(str(root / "nginx.conf"), single=True, comments=False, check_ctx=False)
+    http = next(d for d in payload["config"][0]["parsed"] if d["directive"] == "http")["block"]
+    default = yaml.safe_load((ROLE / "defaults" / "main" / "nginx.yml").read_text())["realtime_proxy_tls_buffer_size"]
+    assert args_of(http, "ssl_buffer_size") == [[size or default]]
+
+
+def test_tcp_reuseport_once_per_socket_across_sites_and_nginx_accepts_it(tmp_path):
+    # nginx refuses a second `reuseport` on one address and port ("duplicate listen options").
+    settings = inventory(("first", ["127.0.0.1:8443", "8444"], {}), ("second", ["127.0.0.1:8443", "*:8444"], {}),
+                         reuseport=True)
+    settings["realtime_proxy_sites"][0]["listen"] = ["127.0.0.1:8080"]
+    settings["realtime_proxy_sites"][1]["listen"] = ["127.0.0.1:8080", "8081"]
+    assert inventory_check(settings) == []
+    root = render_for(settings, detected("debian-12.txt"), tmp_path)
+    first, second = (server(root, name) for name in ("first", "second"))
+    assert args_of(first, "listen") == [["127.0.0.1:8080", "reuseport"], ["127.0.0.1:8443", "ssl", "http2", "reuseport"],
+                                        ["8444", "ssl", "http2", "reuseport"]]
+    assert args_of(second, "listen") == [["127.0.0.1:8080"], ["8081", "reuseport"], ["127.0.0.1:8443", "ssl", "http2"],
+                                         ["*:8444", "ssl", "http2"]]
+    rc, stderr = validate_tree(root)
+    assert rc == 0, stderr

@@ -68,6 +68,7 @@ def test_sse_location(tree):
     assert args_of(block, "gzip") == [["off"]]
     assert args_of(block, "proxy_http_version") == [["1.1"]]
     assert args_of(block, "proxy_read_timeout") == [["3600s"]]
+    assert args_of(block, "proxy_buffer_size") == [["1k"]]  # one per held stream: kept small
     assert header(block, "Connection") == ""
     assert args_of(block, "proxy_pass") == [["http://app"]]
 
@@ -78,12 +79,14 @@ def test_websocket_location(tree):
     assert header(block, "Connection") == "$connection_upgrade"
     assert header(block, "X-Realtime-Test") == "ws location"
     assert args_of(block, "proxy_http_version") == [["1.1"]]
+    assert args_of(block, "proxy_buffer_size") == [["1k"]]  # one per direction of a held tunnel
 
 
 def test_http_location_clears_connection_for_keepalive(tree):
     block = site_locations(tree[0])["/"]
     assert header(block, "Connection") == ""
     assert args_of(block, "proxy_buffering") == []
+    assert args_of(block, "proxy_buffer_size") == []  # nginx's default for plain requests
 
 
 def _walk(directives, context):
@@ -196,9 +199,10 @@ def test_security_tls_site(security_tree):
     servers = [d["block"] for d in parsed if d["directive"] == "server"]
     assert len(servers) == 2
     redirect, main = servers
-    assert args_of(redirect, "listen") == [["127.0.0.1:18420"]]
+    # The only site on these sockets, so each carries reuseport (realtime_proxy_reuseport, on by default).
+    assert args_of(redirect, "listen") == [["127.0.0.1:18420", "reuseport"]]
     assert args_of(redirect, "return") == [["301", "https://$host:18421$request_uri"]]
-    assert args_of(main, "listen") == [["127.0.0.1:18421", "ssl", "http2"]]
+    assert args_of(main, "listen") == [["127.0.0.1:18421", "ssl", "http2", "reuseport"]]
     assert args_of(main, "ssl_certificate") == [["realtime_proxy/tls/secure.crt"]]
     assert args_of(main, "ssl_certificate_key") == [["realtime_proxy/tls/secure.key"]]
     assert args_of(main, "limit_conn") == [["realtime_proxy_conn", "5"]]

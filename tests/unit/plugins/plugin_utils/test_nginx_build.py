@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import (
-    NginxBuildError, assumed_build, feature_errors, nginx_features, parse_build, quic_listens)
+    NginxBuildError, assumed_build, feature_errors, nginx_features, parse_build, quic_listens, site_listens)
 
 RECORDED = pathlib.Path(__file__).parent / "nginx_build"
 ROLE_VARS = pathlib.Path(__file__).resolve().parents[4] / "roles" / "realtime_proxy" / "vars"
@@ -122,3 +122,18 @@ def test_reuseport_once_per_socket():
              tls_site("c", ("0.0.0.0:443",)), tls_site("d", ("127.0.0.1:8443",), http3=True)]
     assert quic_listens(sites) == {"a": [["443", True], ["127.0.0.1:8443", True]], "b": [["*:443", False]],
                                    "d": [["127.0.0.1:8443", False]]}
+
+
+def test_tcp_reuseport_once_per_socket_over_plain_and_tls_listeners():
+    sites = [dict(tls_site("a", ("443",), http3=True), listen=["80", "127.0.0.1:8080"]),
+             dict(tls_site("b", ("*:443",)), listen=["0.0.0.0:80", 8081]),
+             dict(tls_site("gone", ("8443",)), state="absent"),
+             dict(tls_site("c", ("8443",)), listen=["127.0.0.1:8080"])]
+    assert site_listens(sites) == {
+        "a": {"listen": [["80", True], ["127.0.0.1:8080", True]], "tls": [["443", True]], "quic": [["443", True]]},
+        "b": {"listen": [["0.0.0.0:80", False], [8081, True]], "tls": [["*:443", False]], "quic": []},
+        "c": {"listen": [["127.0.0.1:8080", False]], "tls": [["8443", True]], "quic": []}}
+    # Off, TCP listeners carry none; QUIC still does, once per socket.
+    off = site_listens(sites, reuseport=False)
+    assert [flag for listens in off.values() for kind in ("listen", "tls") for _l, flag in listens[kind]] == [False] * 8
+    assert off["a"]["quic"] == [["443", True]]
