@@ -32,6 +32,7 @@ NGINX_DEFAULTS = {"buffer_size": "4k", "http": {"client_header_buffer_size": "1k
 VARIANTS = [
     ("nginx-defaults", NGINX_DEFAULTS),
     ("buffer-2k", {"buffer_size": "2k"}),
+    ("buffer-1k", {"buffer_size": "1k"}),
     ("buffer-1k-request-pool-1k", {"buffer_size": "1k", "http": {"request_pool_size": "1k"}}),
     ("buffer-512-pools-small", {"buffer_size": "512", "http": {"request_pool_size": "1k",
                                                                "connection_pool_size": "256"}}),

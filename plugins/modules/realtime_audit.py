@@ -72,7 +72,7 @@ options:
       - The number of concurrent SSE or WebSocket streams the proxy must hold.
       - Enables the capacity checks. Each stream holds two connections, so
         C(worker_processes x worker_connections >= 2 x expected_streams) and
-        C(worker_rlimit_nofile >= 2 x worker_connections) are required.
+        C(worker_rlimit_nofile >= worker_connections) are required.
     type: int
   cpu_count:
     description:

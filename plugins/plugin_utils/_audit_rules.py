@@ -436,28 +436,32 @@ def worker_connections_low(target):
 
 
 @rule('worker_rlimit_nofile_low', 'high',
-      'Set "worker_rlimit_nofile" in the main context to at least 2 x worker_connections.')
+      'Set "worker_rlimit_nofile" in the main context to at least worker_connections, with a reserve for '
+      'log and temporary files.')
 def worker_rlimit_nofile_low(target):
-    """worker_rlimit_nofile (or the usual default open-files limit) below 2 x the worker connections needed."""
+    """worker_rlimit_nofile (or the usual default open-files limit) below the worker connections needed.
+
+    Every connection, to a client or to a backend, is one open file, and
+    worker_connections already counts both sides of a proxied stream.
+    """
     cap = _capacity(target)
     if cap is None:
         return
-    want_wc = max(cap.connections, _per_worker(cap))
-    required = 2 * want_wc
+    required = max(cap.connections, _per_worker(cap))
     rl_node = target.root.first('worker_rlimit_nofile')
     if rl_node is None:
         if required > DEFAULT_NOFILE:
             yield Hit(target.anchor(), 'worker_rlimit_nofile is not set, so the service\'s open-files limit applies '
-                                       '(often %d), but %d worker connections need at least %d open files per '
-                                       'worker.' % (DEFAULT_NOFILE, want_wc, required))
+                                       '(often %d), but %d worker connections need as many open files per '
+                                       'worker.' % (DEFAULT_NOFILE, required))
         return
     try:
         rlimit = int(arg(rl_node, 0))
     except (TypeError, ValueError):
         rlimit = 0
     if rlimit < required:
-        yield Hit(rl_node, 'worker_rlimit_nofile %d is below 2 x %d worker connections = %d.'
-                           % (rlimit, want_wc, required))
+        yield Hit(rl_node, 'worker_rlimit_nofile %d is below the %d worker connections each worker must hold '
+                           '(one open file each).' % (rlimit, required))
 
 
 # --------------------------------------------------------------------------

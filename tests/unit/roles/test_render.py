@@ -79,7 +79,7 @@ def test_websocket_location(tree):
     assert header(block, "Connection") == "$connection_upgrade"
     assert header(block, "X-Realtime-Test") == "ws location"
     assert args_of(block, "proxy_http_version") == [["1.1"]]
-    assert args_of(block, "proxy_buffer_size") == [["1k"]]  # one per direction of a held tunnel
+    assert args_of(block, "proxy_buffer_size") == [["4k"]]  # one per direction of a held tunnel: nginx's page
 
 
 def test_http_location_clears_connection_for_keepalive(tree):
