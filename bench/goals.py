@@ -115,7 +115,10 @@ def scale_verdicts(scale: dict) -> List[Tuple[str, str, bool]]:
     hosts = scale["hosts"]["steps"]
     if len(hosts) >= 2 and hosts[0]["hosts"] == 1:
         one, most = hosts[0]["noop"]["wall_s"], hosts[-1]["noop"]["wall_s"]
+        per_host = (hosts[-1]["noop"]["controller_cpu_s"] - hosts[0]["noop"]["controller_cpu_s"]) / (
+            hosts[-1]["hosts"] - 1)
         out.append(("No-op re-run on %d hosts under %g x that on 1 host (forks %d)" % (
             hosts[-1]["hosts"], GOAL_FLEET_RATIO, scale["hosts"]["forks"]),
-            "%.1f s vs %.1f s (x%.2f)" % (most, one, most / one), most < GOAL_FLEET_RATIO * one))
+            "%.1f s vs %.1f s (x%.2f); controller CPU %+.1f s per added host" % (most, one, most / one, per_host),
+            most < GOAL_FLEET_RATIO * one))
     return out
