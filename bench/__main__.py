@@ -24,6 +24,15 @@ def main(argv=None) -> int:
                      help="directory for performance.md and performance/*.png (docs/; none with --smoke)")
     run.add_argument("--steps", default=None, help="capacity steps, comma separated (1000,2000,...)")
     run.add_argument("--hold", type=float, default=None, help="seconds each capacity step is held")
+    run.add_argument("--quick", action="store_true", help="fewer scale steps: 1, 150, 300 sites; 1 and 8 hosts")
+    scale = sub.add_parser("scale", help="only measurement 6, the role's run time by sites and hosts; write JSON")
+    scale.add_argument("--smoke", action="store_true", help="tiny counts: 1 and 3 sites, 1 and 2 hosts")
+    scale.add_argument("--quick", action="store_true", help="fewer steps: 1, 150, 300 sites; 1 and 8 hosts")
+    scale.add_argument("--sites", default=None, help="site counts, comma separated (1,30,150,300; 0: none)")
+    scale.add_argument("--hosts", default=None, help="host counts, comma separated (1,4,8; 0: none)")
+    scale.add_argument("--out", default=None, help="results JSON (bench-results/scale.json)")
+    scale.add_argument("--name", default=None, help="prefix of the containers' names (%s)" % NAME)
+    scale.add_argument("--port-base", type=int, default=None, help="hosts listen on this + 200 + N (19000)")
     rep = sub.add_parser("report", help="regenerate plots and docs from an existing results JSON")
     rep.add_argument("--results", default=str(REPO / "bench-results" / "results.json"))
     rep.add_argument("--docs", default=str(REPO / "docs"))
@@ -43,8 +52,14 @@ def main(argv=None) -> int:
     from .run import Bench
 
     settings = Settings.smoke_settings() if args.smoke else Settings()
-    settings.name = args.name or (SMOKE_NAME if args.smoke else NAME)
-    settings.port_base = args.port_base or (19500 if args.smoke else 19000)
+    settings.name = SMOKE_NAME if args.smoke else NAME
+    settings.port_base = 19500 if args.smoke else 19000
+    if args.quick:
+        settings.quick()
+    settings.name = args.name or settings.name
+    settings.port_base = args.port_base or settings.port_base
+    if args.cmd == "scale":
+        return _scale_only(settings, args)
     if args.steps:
         settings.steps = [int(x) for x in args.steps.split(",") if x.strip()]
     if args.hold:
@@ -60,6 +75,20 @@ def main(argv=None) -> int:
         from . import report
         written = report.write(results, pathlib.Path(docs))
         print("bench: wrote %s" % ", ".join(os.path.relpath(p, os.getcwd()) for p in written))
+    return 0
+
+
+def _scale_only(settings, args) -> int:
+    from . import scale
+    if args.sites:
+        settings.scale_sites = [int(x) for x in args.sites.split(",") if int(x or 0) > 0]
+    if args.hosts:
+        settings.scale_hosts = [int(x) for x in args.hosts.split(",") if int(x or 0) > 0]
+    out = pathlib.Path(args.out or REPO / "bench-results" / "scale.json")
+    results = {"settings": dict(vars(settings)), "scale": scale.measure(settings)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=str))
+    print("bench: results in %s" % out)
     return 0
 
 

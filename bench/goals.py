@@ -10,6 +10,13 @@ GOAL_SSE_ADDED_P99_MS = 1.0
 GOAL_STREAMS = 16000
 GOAL_KB_PER_STREAM = 10.0
 GOAL_NOOP_S = 10.0
+# 6. scale: by sites (of 3 locations) and by hosts
+GOAL_SCALE_SITES = 300
+GOAL_SCALE_NOOP_S = 10.0
+GOAL_SCALE_FIRST_S = 20.0
+GOAL_SCALE_SLOPE_RATIO = 1.5  # controller CPU per added site, upper counts over lower counts
+GOAL_SCALE_SLOPE_FLOOR_MS = 1.0  # below this per site, the lower slope is noise: compare with this
+GOAL_FLEET_RATIO = 2.0
 
 
 def fresh_kb(cap: dict, step: dict) -> Optional[float]:
@@ -76,4 +83,51 @@ def verdicts(results: dict) -> List[Tuple[str, str, bool]]:
         v = conv["noop"]["wall_s"]
         out.append(("No-op re-run of the role under %g s" % GOAL_NOOP_S, "%.1f s (changed=%s)" % (
             v, conv["noop"]["recap"].get("changed")), v < GOAL_NOOP_S))
+    if results.get("scale"):
+        out += scale_verdicts(results["scale"])
+    return out
+
+
+def site_slopes_ms(steps: List[dict], key: str = "noop") -> Optional[Tuple[float, float]]:
+    """Controller CPU per added site (ms) of run KEY: from the first count to the one before the last, and
+    from there to the last. None with fewer than three counts."""
+    if len(steps) < 3:
+        return None
+    (a, b, c) = (steps[0], steps[-2], steps[-1])
+    cpu = [x[key]["controller_cpu_s"] for x in (a, b, c)]
+    return (round(1000 * (cpu[1] - cpu[0]) / (b["sites"] - a["sites"]), 1),
+            round(1000 * (cpu[2] - cpu[1]) / (c["sites"] - b["sites"]), 1))
+
+
+def scale_verdicts(scale: dict) -> List[Tuple[str, str, bool]]:
+    """The goals of measurement 6: 300 sites fast, cost linear in sites, 8 hosts in under twice 1 host."""
+    out = []
+    steps = scale["sites"]["steps"]
+    if steps:
+        top = steps[-1]
+        for key, label, limit in (("noop", "No-op re-run", GOAL_SCALE_NOOP_S),
+                                  ("first", "First converge", GOAL_SCALE_FIRST_S)):
+            goal = "%s with %d sites of 3 locations under %g s" % (label, GOAL_SCALE_SITES, limit)
+            if top["sites"] < GOAL_SCALE_SITES:
+                out.append((goal, "not measured: %d sites at most" % top["sites"], False))
+                continue
+            out.append((goal, "%.1f s (controller CPU %.1f s)" % (top[key]["wall_s"], top[key]["controller_cpu_s"]),
+                        top[key]["wall_s"] < limit))
+        slopes = site_slopes_ms(steps)
+        if slopes:
+            lower, upper = slopes
+            out.append(("Run time grows linearly with sites: controller CPU per added site, %d-%d sites, at most "
+                        "%g x that of %d-%d sites" % (steps[-2]["sites"], top["sites"], GOAL_SCALE_SLOPE_RATIO,
+                                                      steps[0]["sites"], steps[-2]["sites"]),
+                        "no-op: %.1f ms per site, then %.1f ms per site" % (lower, upper),
+                        upper <= GOAL_SCALE_SLOPE_RATIO * max(lower, GOAL_SCALE_SLOPE_FLOOR_MS)))
+    hosts = scale["hosts"]["steps"]
+    if len(hosts) >= 2 and hosts[0]["hosts"] == 1:
+        one, most = hosts[0]["noop"]["wall_s"], hosts[-1]["noop"]["wall_s"]
+        per_host = (hosts[-1]["noop"]["controller_cpu_s"] - hosts[0]["noop"]["controller_cpu_s"]) / (
+            hosts[-1]["hosts"] - 1)
+        out.append(("No-op re-run on %d hosts under %g x that on 1 host (forks %d)" % (
+            hosts[-1]["hosts"], GOAL_FLEET_RATIO, scale["hosts"]["forks"]),
+            "%.1f s vs %.1f s (x%.2f); controller CPU %+.1f s per added host" % (most, one, most / one, per_host),
+            most < GOAL_FLEET_RATIO * one))
     return out

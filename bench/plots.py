@@ -10,7 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
 
-from .goals import GOAL_KB_PER_STREAM, GOAL_NOOP_S  # noqa: E402  pylint: disable=wrong-import-position
+from .goals import (  # noqa: E402  pylint: disable=wrong-import-position
+    GOAL_FLEET_RATIO, GOAL_KB_PER_STREAM, GOAL_NOOP_S, GOAL_SCALE_FIRST_S, GOAL_SCALE_NOOP_S)
 
 COLORS = {"direct": "#4c72b0", "role": "#55a868", "naive": "#c44e52",
           "debian-default": "#c44e52", "role-defaults": "#dd8452", "role-tuned": "#55a868"}
@@ -132,9 +133,48 @@ def _converge_plot(r, path):
     plt.close(fig)
 
 
+def _scale_series(ax, steps, count):
+    """First converge and no-op against COUNT: wall time (solid) and controller CPU (dashed)."""
+    xs = [x[count] for x in steps]
+    for key, label, color in (("first", "first converge", "#4c72b0"), ("noop", "no-op re-run", "#55a868")):
+        ax.plot(xs, [x[key]["wall_s"] for x in steps], "o-", color=color, label="%s, wall" % label)
+        ax.plot(xs, [x[key]["controller_cpu_s"] for x in steps], "x--", color=color,
+                label="%s, controller CPU" % label)
+    ax.set_ylabel("seconds")
+    ax.grid(True, alpha=0.3)
+
+
+def _scale_plot(r, path):
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
+    sites = r["sites"]["steps"]
+    if sites:
+        _scale_series(ax, sites, "sites")
+        ax.axhline(GOAL_SCALE_NOOP_S, color="#55a868", linestyle=":", label="goal, no-op: %g s" % GOAL_SCALE_NOOP_S)
+        ax.axhline(GOAL_SCALE_FIRST_S, color="#4c72b0", linestyle=":",
+                   label="goal, first converge: %g s" % GOAL_SCALE_FIRST_S)
+    ax.set_xlabel("sites of %d locations, one host" % r["sites"]["locations_per_site"])
+    ax.set_title("By sites", fontsize=10)
+    ax.legend(fontsize=7)
+    hosts = r["hosts"]["steps"]
+    if hosts:
+        _scale_series(bx, hosts, "hosts")
+        if hosts[0]["hosts"] == 1:
+            bx.axhline(GOAL_FLEET_RATIO * hosts[0]["noop"]["wall_s"], color="#55a868", linestyle=":",
+                       label="goal, no-op: %g x 1 host" % GOAL_FLEET_RATIO)
+        bx.set_xticks([x["hosts"] for x in hosts])
+    bx.set_xlabel("hosts, %d sites each, forks %d" % (r["hosts"]["sites_per_host"], r["hosts"]["forks"]))
+    bx.set_title("By hosts (first converge installs nginx)", fontsize=10)
+    bx.legend(fontsize=7)
+    for axes in (ax, bx):
+        axes.set_ylim(bottom=0)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 PLOTS = (("sse", "sse_delay.png", _sse_plot), ("ws", "ws_rtt.png", _ws_plot),
          ("capacity", "capacity.png", _capacity_plot), ("reload", "reload.png", _reload_plot),
-         ("converge", "converge.png", _converge_plot))
+         ("converge", "converge.png", _converge_plot), ("scale", "scale.png", _scale_plot))
 
 
 def write(results: dict, directory: pathlib.Path) -> List[pathlib.Path]:

@@ -43,6 +43,10 @@ class Settings:
     reload_gap_s: float = 2.0
     reload_rate: float = 50.0  # new connections per second during the reloads
     shutdown_timeout: Optional[int] = None  # None: the role's default (realtime_proxy_worker_shutdown_timeout)
+    # 6. scale: the role's run time by sites (of 3 locations) and by hosts
+    scale_sites: List[int] = field(default_factory=lambda: [1, 30, 150, 300])
+    scale_hosts: List[int] = field(default_factory=lambda: [1, 4, 8])
+    scale_fleet_sites: int = 30  # sites on each host of the fleet
     # tuned variant of the role for the capacity comparison
     tuned: Dict = field(default_factory=lambda: {"realtime_proxy_worker_processes": 4,
                                                  "realtime_proxy_worker_connections": 19000,
@@ -53,10 +57,16 @@ class Settings:
         s = cls(smoke=True, sse_rounds=2, sse_streams=3, sse_events=10, ws_rounds=2, ws_sockets=2,
                 ws_messages=20, steps=[50, 100], hold_s=2.0, ramp_timeout_s=30.0, kind_step=0,
                 capacity_budget_s=60.0, hold_backends=2, reload_streams=20, reloads=2,
-                reload_gap_s=1.0, reload_rate=20.0, shutdown_timeout=4)
+                reload_gap_s=1.0, reload_rate=20.0, shutdown_timeout=4,
+                scale_sites=[1, 3], scale_hosts=[1, 2], scale_fleet_sites=1)
         for key, value in kw.items():
             setattr(s, key, value)
         return s
+
+    def quick(self) -> "Settings":
+        """Fewer scale steps (``--quick``): the ends of each series."""
+        self.scale_sites, self.scale_hosts = [1, 150, 300], [1, 8]
+        return self
 
     # ports, all on 127.0.0.1 and inside this harness's range
     @property

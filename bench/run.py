@@ -1,6 +1,6 @@
 """The benchmark run: set up, measure side by side, write JSON; see bench/README.md.
 
-Each measurement is a module of its own (latency, capacity, reload, converge);
+Each measurement is a module of its own (latency, capacity, reload, converge, scale);
 this file runs them in order and records what they return, together with the
 facts the report states (facts.py), into one results dict.
 """
@@ -11,7 +11,7 @@ import asyncio
 import os
 import time
 
-from . import capacity, facts, latency, memory, provision, reload, tls
+from . import capacity, facts, latency, memory, provision, reload, scale, tls
 from .container import Container
 from .rig import Rig, Settings, log
 
@@ -50,6 +50,7 @@ class Bench:
             provision.provision(rig)
             rig.results["machine"] = facts.machine(rig.container, self.defaults)
             asyncio.run(self.measure())
+            rig.results["scale"] = scale.measure(rig.settings)
             rig.results["machine"]["loadavg_end"] = os.getloadavg()
         finally:
             rig.procs.close()

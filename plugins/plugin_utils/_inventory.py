@@ -493,8 +493,11 @@ def owned_files(upstreams, sites):
     """The configuration files the role renders, relative to the nginx configuration directory.
 
     Each entry names its template and carries the upstream or site it is
-    rendered from; templates/tree.j2 renders them all in one pass. Key
-    material is not among them: see tls_material().
+    rendered from; templates/tree.j2 renders them all in one pass. A site's
+    entry also carries ``upstreams``: the present upstreams its locations
+    name, by name, which is all its template reads of them (looking them up
+    in the whole list from every site made rendering grow with sites x
+    upstreams). Key material is not among them: see tls_material().
     """
     files = [
         {"path": "nginx.conf", "template": "nginx.conf.j2"},
@@ -502,12 +505,16 @@ def owned_files(upstreams, sites):
         {"path": "realtime_proxy/http.d/forwarded.conf", "template": "forwarded.conf.j2"},
         {"path": "realtime_proxy/http.d/stub_status.conf", "template": "stub_status.conf.j2"},
     ]
+    by_name = {}
     for upstream in _present(upstreams):
+        by_name[upstream["name"]] = upstream
         files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],
                       "template": "upstream.conf.j2", "upstream": upstream})
     for site in _present(sites):
+        named = [location.get("upstream") for location in site.get("locations") or [] if isinstance(location, dict)]
         files.append({"path": "realtime_proxy/sites/%s.conf" % site["name"],
-                      "template": "site.conf.j2", "site": site})
+                      "template": "site.conf.j2", "site": site,
+                      "upstreams": {name: by_name[name] for name in named if name in by_name}})
     return files
 
 

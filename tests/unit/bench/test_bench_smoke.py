@@ -28,7 +28,7 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 
-from bench import diagnostics, facts, report  # noqa: E402
+from bench import diagnostics, facts, goals, report  # noqa: E402
 from bench.container import IMAGE, SMOKE_NAME, Container, docker_answers  # noqa: E402
 
 RECORDED = pathlib.Path(__file__).with_name("recorded_results.json")
@@ -98,6 +98,11 @@ def test_report_shows_the_recorded_figures():
     ("reload/worker_shutdown_timeout_s", 45, "| dropped before worker_shutdown_timeout (45 s) |"),
     ("converge/noop/wall_s", 12.5, "12.5 s (changed=0) | **not met** |"),
     ("runtime_s", 900.0, "| run time of the whole benchmark | 900 s |"),
+    ("scale/sites/steps/3/noop/wall_s", 12.5, "| No-op re-run with 300 sites of 3 locations under 10 s | 12.5 s"),
+    ("scale/sites/steps/3/first/wall_s", 25.5, "under 20 s | 25.5 s (controller CPU"),
+    ("scale/sites/steps/1/sites", 31, "| 31 | 90 |"),
+    ("scale/hosts/steps/2/noop/wall_s", 99.5, "99.5 s vs"),
+    ("scale/conditions/loadavg_start", [9.5, 9.5, 9.5], "9.5 9.5 9.5 at the start"),
 ])
 def test_report_follows_the_results(path, value, expected):
     base = report.markdown(_recorded())
@@ -110,9 +115,27 @@ def test_report_follows_the_results(path, value, expected):
 def test_report_writes_page_and_plots(tmp_path):
     written = report.write(_recorded(), tmp_path)
     assert (tmp_path / "performance.md").read_text() == report.markdown(_recorded())
-    for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge"):
+    for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge", "scale"):
         assert (tmp_path / "performance" / (png + ".png")).stat().st_size > 1000
-    assert len(written) == 6
+    assert len(written) == 7
+
+
+def test_scale_goals():
+    scale = _recorded()["scale"]
+    verdicts = dict((goal, (measured, ok)) for goal, measured, ok in goals.scale_verdicts(scale))
+    noop = verdicts["No-op re-run with 300 sites of 3 locations under 10 s"]
+    assert noop[1] == (scale["sites"]["steps"][-1]["noop"]["wall_s"] < 10)
+    quadratic = copy.deepcopy(scale)
+    for step in quadratic["sites"]["steps"]:  # CPU that grows with the square of the sites
+        step["noop"]["controller_cpu_s"] = 4 + step["sites"] ** 2 / 10000
+    lower, upper = goals.site_slopes_ms(quadratic["sites"]["steps"])
+    assert upper > 2 * lower
+    linear = [ok for goal, unused, ok in goals.scale_verdicts(quadratic) if goal.startswith("Run time grows")]
+    assert linear == [False]
+    small = copy.deepcopy(scale)
+    small["sites"]["steps"] = small["sites"]["steps"][:2]
+    texts = [m for g, m, ok in goals.scale_verdicts(small) if g.startswith("No-op re-run with")]
+    assert texts == ["not measured: %d sites at most" % small["sites"]["steps"][-1]["sites"]]
 
 
 def test_report_without_a_measurement():
@@ -205,7 +228,7 @@ def smoke(tmp_path_factory):
 def test_container_removed(smoke):
     done = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
                           timeout=30, check=True)
-    assert SMOKE_NAME not in done.stdout.split()
+    assert not [n for n in done.stdout.split() if n == SMOKE_NAME or n.startswith(SMOKE_NAME + "-scale-")]
 
 
 def test_machine_and_converge(smoke):
@@ -298,12 +321,25 @@ def test_tls_and_http2(smoke):
         assert tls["sse_delay"]["delay_ms"][name]["n"] >= 1, name
 
 
+def test_scale(smoke):
+    scale = smoke[0]["scale"]
+    assert [x["sites"] for x in scale["sites"]["steps"]] == [1, 3]
+    assert [x["hosts"] for x in scale["hosts"]["steps"]] == [1, 2]
+    assert scale["hosts"]["forks"] >= 8
+    for step in scale["sites"]["steps"] + scale["hosts"]["steps"]:
+        first, noop = step["first"], step["noop"]
+        assert first["recap"]["failed"] == 0 and first["recap"]["changed"] > 0, step
+        assert noop["recap"]["failed"] == 0 and noop["recap"]["changed"] == 0, step
+        assert 0 < noop["controller_cpu_s"] < 600 and 0 < noop["wall_s"] < 600
+    assert scale["hosts"]["steps"][1]["noop"]["recap"]["ok"] > scale["hosts"]["steps"][0]["noop"]["recap"]["ok"]
+
+
 def test_report_written(smoke):
     unused, docs = smoke
     text = (docs / "performance.md").read_text()
     for heading in ("## Machine", "## Goals", "## 1. SSE", "## 2. WebSocket", "## 3. Concurrent",
                     "## 4. Reload", "## 5. Role run time", "## Memory per held stream", "## Streams over TLS",
-                    "## Spreading connections"):
+                    "## Spreading connections", "## 6. Role run time by sites and by hosts"):
         assert heading in text
-    for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge"):
+    for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge", "scale"):
         assert (docs / "performance" / (png + ".png")).stat().st_size > 1000

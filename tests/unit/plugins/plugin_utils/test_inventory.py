@@ -751,3 +751,13 @@ def test_type_owned_directives_are_free_at_site_and_http_level():
     settings = with_directives(SITE, [{"proxy_buffering": "off"}, {"proxy_read_timeout": "30s"}])
     settings["realtime_proxy_http_directives"] = [{"gzip_comp_level": 5}, {"proxy_cache": "off"}]
     assert inventory_errors(settings) == []
+
+
+def test_owned_files_give_a_site_only_the_upstreams_it_names():
+    upstreams = [{"name": "app", "servers": ["127.0.0.1:1"], "next_upstream": {"tries": 2}},
+                 {"name": "other", "servers": ["127.0.0.1:2"]},
+                 {"name": "old", "servers": ["127.0.0.1:3"], "state": "absent"}]
+    sites = [{"name": "demo", "listen": [80], "locations": [
+        {"path": "/", "type": "http", "upstream": "app"}, {"path": "/old/", "type": "http", "upstream": "old"}]}]
+    site = [item for item in owned_files(upstreams, sites) if "site" in item][0]
+    assert site["upstreams"] == {"app": upstreams[0]}
