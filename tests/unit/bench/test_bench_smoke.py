@@ -324,14 +324,16 @@ def test_tls_and_http2(smoke):
 def test_scale(smoke):
     scale = smoke[0]["scale"]
     assert [x["sites"] for x in scale["sites"]["steps"]] == [1, 3]
-    assert [x["hosts"] for x in scale["hosts"]["steps"]] == [1, 2]
+    assert [x["hosts"] for x in scale["hosts"]["steps"]] == [2]
     assert scale["hosts"]["forks"] >= 8
     for step in scale["sites"]["steps"] + scale["hosts"]["steps"]:
         first, noop = step["first"], step["noop"]
         assert first["recap"]["failed"] == 0 and first["recap"]["changed"] > 0, step
         assert noop["recap"]["failed"] == 0 and noop["recap"]["changed"] == 0, step
         assert 0 < noop["controller_cpu_s"] < 600 and 0 < noop["wall_s"] < 600
-    assert scale["hosts"]["steps"][1]["noop"]["recap"]["ok"] > scale["hosts"]["steps"][0]["noop"]["recap"]["ok"]
+    # both hosts ran the role: the recap sums them, so about twice the one host's tasks for the same single site
+    one_host = scale["sites"]["steps"][0]["noop"]["recap"]["ok"]
+    assert scale["hosts"]["steps"][0]["noop"]["recap"]["ok"] > 1.5 * one_host
 
 
 def test_report_written(smoke):
