@@ -131,6 +131,6 @@ async def by_event_size(rig: Rig) -> dict:
         for size in ("small", "large"):
             one = out[kind][size]
             one.pop("samples_ms", None)  # the page shows percentiles; raw samples are the main rounds'
-            log("by size %s %s: p99 ms %s%s" % (kind, size, {k: v.get("p99") for k, v in one[key].items()},
-                                                 "  msgs/s %s" % one["msgs_per_s"] if kind == "ws" else ""))
+            rate = "  msgs/s %s" % one["msgs_per_s"] if kind == "ws" else ""
+            log("by size %s %s: p99 ms %s%s" % (kind, size, {k: v.get("p99") for k, v in one[key].items()}, rate))
     return out

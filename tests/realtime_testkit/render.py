@@ -88,16 +88,6 @@ NGINX = _nginx_binary()
 DEBIAN_MIME_TYPES = pathlib.Path(NGINX).parents[2] / "etc" / "nginx" / "mime.types"
 
 
-def private_temp_paths(directory, indent="    "):
-    """http {} lines that keep a hand-started nginx's temporary files in DIRECTORY.
-
-    Debian's nginx is built with /var/lib/nginx/* for them, which a test run
-    as another user, or beside a packaged nginx, must not touch.
-    """
-    return "".join("%s%s_temp_path %s/%s;\n" % (indent, kind, directory, name) for kind, name in (
-        ("client_body", "client_body"), ("proxy", "proxy"), ("fastcgi", "fastcgi"), ("uwsgi", "uwsgi"),
-        ("scgi", "scgi")))
-
 # The distribution release whose vars file (vars/Debian-<release>.yml, when
 # the role has one) is loaded after vars/Debian.yml, as tasks/main.yml does.
 # 12 matches the nginx 1.22 that validate_tree() runs on this machine.

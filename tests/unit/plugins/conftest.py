@@ -15,6 +15,8 @@ __metaclass__ = type
 import os
 import sys
 
+import pytest
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.abspath(os.path.join(_HERE, '..', '..', '..'))
 
@@ -54,3 +56,16 @@ def _make_importable():
 
 
 _make_importable()
+
+
+@pytest.fixture(scope='session')
+def private_temp_paths():
+    """A function giving the http {} lines that keep a hand-started nginx's temporary files in a directory.
+
+    Debian's nginx is built with /var/lib/nginx/* for them, which a test run
+    as another user, or beside a packaged nginx, must not touch.
+    """
+    def lines(directory, indent='    '):
+        return ''.join('%s%s_temp_path %s/%s;\n' % (indent, kind, directory, kind)
+                       for kind in ('client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'))
+    return lines

@@ -22,7 +22,6 @@ import pytest
 pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip install crossplane)')
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import audit_config
-from realtime_testkit.render import private_temp_paths
 
 NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -62,7 +61,7 @@ SITE = """server {
 
 
 @pytest.fixture()
-def nginx_tree():
+def nginx_tree(private_temp_paths):
     tmp = tempfile.mkdtemp(prefix='realtime-audit-nginx-')
     os.makedirs(os.path.join(tmp, 'sites'))
     with open(os.path.join(tmp, 'nginx.conf'), 'w') as f:

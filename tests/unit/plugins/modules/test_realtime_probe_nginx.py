@@ -19,7 +19,6 @@ import time
 import pytest
 
 from ansible_collections.realtime.nginx.plugins.modules.realtime_probe import run_probe
-from realtime_testkit.render import private_temp_paths
 
 NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
 NGINX_PORT = 18060  # 18000-18079: unit tests with real servers; scenarios use 18080 and up
@@ -172,12 +171,11 @@ def backend():
 
 
 @pytest.fixture(scope='module')
-def nginx(backend):
+def nginx(backend, private_temp_paths):
     tmp = tempfile.mkdtemp(prefix='realtime-probe-nginx-')
     conf = os.path.join(tmp, 'nginx.conf')
     with open(conf, 'w') as f:
-        f.write(NGINX_CONF % {'tmp': tmp, 'port': NGINX_PORT, 'backend': BACKEND_PORT,
-                               'temp_paths': private_temp_paths(tmp)})
+        f.write(NGINX_CONF % {'tmp': tmp, 'port': NGINX_PORT, 'backend': BACKEND_PORT, 'temp_paths': private_temp_paths(tmp)})
     cmd = [NGINX, '-p', tmp, '-c', conf, '-g', 'daemon off; master_process on; pid %s/nginx.pid;' % tmp]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
