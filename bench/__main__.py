@@ -26,7 +26,7 @@ def main(argv=None) -> int:
     run.add_argument("--hold", type=float, default=None, help="seconds each capacity step is held")
     run.add_argument("--quick", action="store_true", help="fewer scale steps: 1, 150, 300 sites; 1 and 8 hosts")
     scale = sub.add_parser("scale", help="only measurement 6, the role's run time by sites and hosts; write JSON")
-    scale.add_argument("--smoke", action="store_true", help="tiny counts: 1 and 3 sites, 1 and 2 hosts")
+    scale.add_argument("--smoke", action="store_true", help="tiny counts: 1 site, then 2 hosts")
     scale.add_argument("--quick", action="store_true", help="fewer steps: 1, 150, 300 sites; 1 and 8 hosts")
     scale.add_argument("--sites", default=None, help="site counts, comma separated (1,30,150,300; 0: none)")
     scale.add_argument("--hosts", default=None, help="host counts, comma separated (1,4,8; 0: none)")

@@ -52,15 +52,15 @@ class Settings:
                                                  "realtime_proxy_worker_connections": 19000,
                                                  "realtime_proxy_worker_rlimit_nofile": 20000})
 
-    # A smoke run's scale part: two site counts on one host, and one step of
-    # two hosts for the several-host inventory (each host installs nginx).
+    # A smoke run's scale part: one site on one host, and one step of two
+    # hosts for the several-host inventory (each host installs nginx).
     @classmethod
     def smoke_settings(cls, **kw) -> "Settings":
         s = cls(smoke=True, sse_rounds=2, sse_streams=3, sse_events=10, ws_rounds=2, ws_sockets=2,
                 ws_messages=20, steps=[50, 100], hold_s=2.0, ramp_timeout_s=30.0, kind_step=0,
                 capacity_budget_s=60.0, hold_backends=2, reload_streams=20, reloads=2,
                 reload_gap_s=1.0, reload_rate=20.0, shutdown_timeout=4,
-                scale_sites=[1, 3], scale_hosts=[2], scale_fleet_sites=1)
+                scale_sites=[1], scale_hosts=[2], scale_fleet_sites=1)
         for key, value in kw.items():
             setattr(s, key, value)
         return s
