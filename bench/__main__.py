@@ -33,11 +33,18 @@ def main(argv=None) -> int:
     scale.add_argument("--out", default=None, help="results JSON (bench-results/scale.json)")
     scale.add_argument("--name", default=None, help="prefix of the containers' names (%s)" % NAME)
     scale.add_argument("--port-base", type=int, default=None, help="hosts listen on this + 200 + N (19000)")
+    cmp_ = sub.add_parser("compare", help="each goal's verdict in two runs; exit 1 when a verdict differs")
+    cmp_.add_argument("first", help="results JSON of the earlier run")
+    cmp_.add_argument("second", help="results JSON of the later run")
+    cmp_.add_argument("--record", action="store_true",
+                      help="record the earlier run's verdicts into the later run's JSON (the page shows both)")
     rep = sub.add_parser("report", help="regenerate plots and docs from an existing results JSON")
     rep.add_argument("--results", default=str(REPO / "bench-results" / "results.json"))
     rep.add_argument("--docs", default=str(REPO / "docs"))
     args = parser.parse_args(argv)
 
+    if args.cmd == "compare":
+        return _compare(pathlib.Path(args.first), pathlib.Path(args.second), args.record)
     if args.cmd == "report":
         from . import report
         results = json.loads(pathlib.Path(args.results).read_text())
@@ -90,6 +97,27 @@ def _scale_only(settings, args) -> int:
     out.write_text(json.dumps(results, indent=1, default=str))
     print("bench: results in %s" % out)
     return 0
+
+
+def _compare(first: pathlib.Path, second: pathlib.Path, record: bool) -> int:
+    """Print each goal's verdict in FIRST and SECOND; with RECORD, keep FIRST's in SECOND as its repeat."""
+    from .goals import repeat_of, verdicts
+    earlier, later = (json.loads(p.read_text()) for p in (first, second))
+    repeat = repeat_of(earlier)
+    rows = verdicts(later)
+    same = True
+    for goal, measured, met in rows:
+        before = repeat["verdicts"].get(goal)
+        agree = before is not None and before["met"] == met
+        same = same and agree
+        print("%-9s %-9s %s\n          now: %s\n          before: %s" % (
+            "same" if agree else "DIFFERS", "met" if met else "not met", goal, measured,
+            before["measured"] if before else "not measured"))
+    if record:
+        later["repeat"] = repeat
+        second.write_text(json.dumps(later, indent=1, default=str))
+    print("bench: %s" % ("every goal has the same verdict in both runs" if same else "verdicts differ"))
+    return 0 if same else 1
 
 
 if __name__ == "__main__":

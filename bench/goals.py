@@ -88,6 +88,12 @@ def verdicts(results: dict) -> List[Tuple[str, str, bool]]:
     return out
 
 
+def repeat_of(results: dict) -> dict:
+    """What a later run's page shows of this one: its date and each goal's measured figure and verdict."""
+    return {"date": results.get("machine", {}).get("date"),
+            "verdicts": {goal: {"measured": measured, "met": met} for goal, measured, met in verdicts(results)}}
+
+
 def site_slopes_ms(steps: List[dict], key: str = "noop") -> Optional[Tuple[float, float]]:
     """Controller CPU per added site (ms) of run KEY: from the first count to the one before the last, and
     from there to the last. None with fewer than three counts."""

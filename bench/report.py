@@ -67,6 +67,8 @@ def _derived(results: dict) -> dict:
     """Figures the page states that combine several results."""
     out = {"verdicts": verdicts(results), "minutes": max(1, round(results["runtime_s"] / 60.0)),
            "fresh_range": None, "largest_step": None}
+    repeat = results.get("repeat", {}).get("verdicts", {})
+    out["same_verdicts"] = all(goal in repeat and repeat[goal]["met"] == met for goal, unused, met in out["verdicts"])
     cap = results.get("capacity")
     if cap:
         out["fresh_kb"] = lambda step: fresh_kb(cap, step)
