@@ -24,7 +24,7 @@ from realtime_testkit.playbook import PlaybookRun, parse_play, result_status
 ROLE_TASK = "realtime.nginx.realtime_proxy : "
 
 
-def run(tmp_path, facts, sites=()):
+def run(tmp_path, facts, sites=(), **variables):
     playbook = tmp_path / "play.yml"
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "connection": "local", "gather_facts": False,
@@ -36,7 +36,7 @@ def run(tmp_path, facts, sites=()):
         ]}]))
     extra = {"ansible_python_interpreter": sys.executable, "realtime_proxy__binary": str(tmp_path / "no-nginx"),
              "realtime_proxy_upstreams": [{"name": "app", "servers": ["127.0.0.1:9001"]}],
-             "realtime_proxy_sites": list(sites)}
+             "realtime_proxy_sites": list(sites), **variables}
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
                ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
@@ -98,3 +98,13 @@ def test_http3_on_ubuntu_is_refused_by_name_before_the_host_is_touched(tmp_path)
     message = "\n".join(result.result("Refuse settings this nginx cannot serve")["msg"])
     assert "realtime_proxy_sites[0].tls.http3: " in message
     assert "nginx 1.18.0" in message and "http_v3" in message
+
+
+def test_more_open_files_than_the_host_allows_is_refused_by_name(tmp_path):
+    result = run(tmp_path, ubuntu("24"), [tls_site(http3=True)], realtime_proxy_worker_rlimit_nofile=500000)
+    assert result.rc != 0
+    assert role_tasks(result)[-1] == ("Refuse settings this nginx cannot serve", "failed")
+    message = "\n".join(result.result("Refuse settings this nginx cannot serve")["msg"])
+    assert "realtime_proxy_worker_rlimit_nofile: 500000 is more open files than this host allows" in message
+    # the other kind of refusal comes in the same message: Ubuntu 24.04's nginx 1.24 has no HTTP/3
+    assert "need what this nginx lacks" in message and "realtime_proxy_sites[0].tls.http3: " in message
