@@ -78,8 +78,14 @@ def _capacity_plot(r, path):
     bx.set_ylabel("nginx worker RSS per held stream (KB)")
     bx.set_title("nginx memory per stream", fontsize=10)
     bx.set_ylim(bottom=0)
-    bx.legend(fontsize=8)
-    bx.grid(True, alpha=0.3)
+    _save(fig, path, bx)
+
+
+def _save(fig, path, *legended):
+    """Legend and grid on the LEGENDED axes, then FIG written to PATH and closed."""
+    for axes in legended:
+        axes.legend(fontsize=8)
+        axes.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -103,11 +109,7 @@ def _streams_cost_plot(r, path):
         axes.set_title("%s against streams held (x: step with failures)" % title, fontsize=10)
         axes.set_xlim(left=0)
         axes.set_ylim(bottom=0)
-        axes.legend(fontsize=8)
-        axes.grid(True, alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, path, ax, bx)
 
 
 def _reload_plot(r, path):
