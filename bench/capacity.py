@@ -10,6 +10,8 @@ from /proc before, after the ramp and at the end of the hold.
 from __future__ import annotations
 
 import asyncio
+import os
+import pathlib
 import time
 from typing import Dict, List, Optional
 
@@ -18,7 +20,13 @@ from .facts import workers_in_effect
 from .provision import HOLD_HEARTBEAT_S, role_vars, start_master, stop_master
 from .rig import Rig, log
 
-PING_INTERVAL_S = 5.0  # every held WebSocket sends a message this often and checks its echo
+CONNTRACK = pathlib.Path("/proc/sys/net/netfilter/nf_conntrack_count")
+# Every held WebSocket sends a message this often and checks its echo. At 5 s, 50,000 streams made 5,000 echoes a
+# second through Python clients and backends, which kept a core of this shared machine busy and starved the ramp.
+PING_INTERVAL_S = 15.0
+# s a stream may take to open: on a loaded machine a SYN dropped at a full accept queue is retried after 1, 2,
+# 4, 8, 16 s; what is measured is holding, not opening fast
+CONNECT_TIMEOUT_S = 60.0
 # How connections spread over the workers: the tuned role with reuseport (its default), with neither reuseport
 # nor accept_mutex (every worker woken for each new connection; the busiest accepts most), and with accept_mutex
 # on instead (workers take turns). (name, variables over the tuned ones, events directives)
@@ -81,12 +89,17 @@ async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n
     await asyncio.sleep(1.0)
     s0 = c.sample(marker)
     duration = s.ramp_timeout_s + s.hold_s + 20
+    client.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
     procs = loadproc.spawn(rig.procs, ports, n_sse, n_ws, duration, ping_interval=PING_INTERVAL_S, **client)
     ramp = await loadproc.wait_ready(procs, s.ramp_timeout_s)
     await asyncio.sleep(1.0)
     s1 = c.sample(marker)
     await asyncio.sleep(s.hold_s)
     s2 = c.sample(marker)
+    # what the figures were measured beside, while the streams are open: the machine's load and the
+    # connections the kernel tracked (None: no conntrack here)
+    beside = {"client_processes": len(procs), "loadavg_1m": round(os.getloadavg()[0], 2),
+              "conntrack": int(CONNTRACK.read_text()) if CONNTRACK.is_file() else None}
     tally = _tally(loadproc.collect(procs), n_sse + n_ws)
     held = tally["held"]
     rss_delta = s2.get("rss_kb", 0) - s0.get("rss_kb", 0)
@@ -107,6 +120,7 @@ async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n
         "cpu_hold_pct": round(100 * (s2.get("cpu_s", 0) - s1.get("cpu_s", 0)) / s.hold_s, 1),
         "client_errors": tally["client_errors"],
         "nginx_log": diagnostics.log_reasons(c, offset),
+        **beside,
     }
     log("capacity %-13s %6d: held %6d failed %5d  rss/stream %s KB  ramp %s s  %s" % (
         config, out["target"], held, out["failed"], out["rss_per_stream_kb"], out["ramp_s"],
@@ -121,6 +135,7 @@ async def measure(rig: Rig) -> dict:
     out = {"steps": [], "ceilings": {}, "configs": {c[0]: c[3] for c in compared},
            "hold_s": s.hold_s, "per_process": loadproc.PER_PROCESS,
            "clients": {"batch": loadproc.CLIENTS["batch"], "batch_gap_s": loadproc.CLIENTS["batch_gap_s"],
+                       "rate_per_s": loadproc.CLIENTS["rate_per_s"], "connect_timeout_s": CONNECT_TIMEOUT_S,
                        "listen_ports": len(s.role_ports), "heartbeat_s": HOLD_HEARTBEAT_S,
                        "ping_interval_s": PING_INTERVAL_S}}
     budget_end = time.monotonic() + s.capacity_budget_s

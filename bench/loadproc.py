@@ -14,7 +14,8 @@ tens of thousands of streams:
   stdin (or ``duration`` s pass, a hard bound), and prints one JSON line with
   the merged summary and the wall-clock close times.
 
-Spec keys: kind (sse|ws), url, n, duration, batch (500), batch_gap (0.1),
+Spec keys: kind (sse|ws), url, n, duration, batch (500), batch_gap (0.1), start_delay (s before the first
+batch, 0: the harness staggers its processes so that their batches interleave),
 ping_interval (ws, 5), resume (reconnect once after a server close, False),
 resume_delay (1.0), connect_timeout (10), verify (check the certificate of an
 https:// or wss:// URL, True), h2 (sse over https://: this many streams per
@@ -57,6 +58,7 @@ async def run(spec: dict) -> dict:
     duration = float(spec["duration"])
     batch = max(1, int(spec.get("batch", 500)))
     gap = float(spec.get("batch_gap", 0.1))
+    start_delay = float(spec.get("start_delay", 0.0))
     resume = bool(spec.get("resume", False))
     stop = asyncio.Event()
     started = time.monotonic()
@@ -64,7 +66,7 @@ async def run(spec: dict) -> dict:
     readies = [asyncio.Event() for unused in sizes]
 
     async def one(index: int, size: int) -> HoldResult:
-        await asyncio.sleep(index * gap)
+        await asyncio.sleep(start_delay + index * gap)
         left = duration - (time.monotonic() - started)
         if size < 1 or left <= 1:
             readies[index].set()
@@ -111,8 +113,10 @@ async def run(spec: dict) -> dict:
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PER_PROCESS = 4000  # streams per load-client process (20,000 open files per process)
-# How every load client opens and keeps its streams; the report states these.
-CLIENTS = {"batch": 200, "batch_gap_s": 0.2, "resume_delay_s": 1.0}
+# How every load client opens and keeps its streams; the report states these. rate_per_s bounds the streams
+# opened per second by all the processes of one spawn together: at 14,000 a second (14 processes of 1,000), and
+# still at 1,000, the two shared cores fell behind and streams timed out waiting to open.
+CLIENTS = {"batch": 100, "batch_gap_s": 0.1, "rate_per_s": 400, "resume_delay_s": 1.0}
 
 
 def spawn(procs, ports: List[int], n_sse: int, n_ws: int, duration: float,
@@ -124,18 +128,22 @@ def spawn(procs, ports: List[int], n_sse: int, n_ws: int, duration: float,
     connection (0: HTTP/1.1); CONNECT_TIMEOUT: s a stream may take to open (a TLS handshake costs the client CPU)."""
     started = []
     index = 0
+    sizes = {kind: [min(PER_PROCESS, n - i) for i in range(0, n, PER_PROCESS)] for kind, n in (("sse", n_sse),
+                                                                                              ("ws", n_ws))}
+    processes = len(sizes["sse"]) + len(sizes["ws"])
+    gap = max(CLIENTS["batch_gap_s"], CLIENTS["batch"] * processes / CLIENTS["rate_per_s"])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"),
                                                        os.environ.get("PYTHONPATH", "")]))
-    for kind, n in (("sse", n_sse), ("ws", n_ws)):
-        for size in [min(PER_PROCESS, n - i) for i in range(0, n, PER_PROCESS)]:
+    for kind in ("sse", "ws"):
+        for size in sizes[kind]:
             port = ports[index % len(ports)]
             index += 1
             scheme = ("http" if kind == "sse" else "ws") + ("s" if tls else "")
             spec = {"kind": kind, "url": "%s://127.0.0.1:%d/hold/%s/bench" % (scheme, port, kind),
                     "verify": not tls, "h2": h2 if kind == "sse" else 0, "connect_timeout": connect_timeout,
                     "n": size, "duration": duration, "batch": CLIENTS["batch"],
-                    "batch_gap": CLIENTS["batch_gap_s"], "ping_interval": ping_interval, "resume": resume,
-                    "resume_delay": CLIENTS["resume_delay_s"]}
+                    "batch_gap": gap, "start_delay": gap * (index - 1) / processes,
+                    "ping_interval": ping_interval, "resume": resume, "resume_delay": CLIENTS["resume_delay_s"]}
             # stderr to a file: a full pipe would block the client mid-run
             errfile = tempfile.TemporaryFile("w+")  # pylint: disable=consider-using-with
             proc = procs.start([sys.executable, "-m", "bench.loadproc", json.dumps(spec)],

@@ -78,11 +78,38 @@ def _capacity_plot(r, path):
     bx.set_ylabel("nginx worker RSS per held stream (KB)")
     bx.set_title("nginx memory per stream", fontsize=10)
     bx.set_ylim(bottom=0)
-    bx.legend(fontsize=8)
-    bx.grid(True, alpha=0.3)
+    _save(fig, path, bx)
+
+
+def _save(fig, path, *legended):
+    """Legend and grid on the LEGENDED axes, then FIG written to PATH and closed."""
+    for axes in legended:
+        axes.legend(fontsize=8)
+        axes.grid(True, alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _streams_cost_plot(r, path):
+    """The cost curve: nginx workers' RSS and CPU while holding, against streams held, per configuration."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
+    for name in ("role-defaults", "role-tuned"):
+        steps = [s for s in r["steps"] if s["config"] == name]
+        for axes, key, scale in ((ax, "nginx_rss_kb", 1 / 1024.0), (bx, "cpu_hold_pct", 1.0)):
+            axes.plot([s["held"] for s in steps], [(s[key] or 0) * scale for s in steps], "o-", label=name,
+                      color=COLORS[name])
+            fails = [s for s in steps if s["failed"]]
+            axes.plot([s["held"] for s in fails], [(s[key] or 0) * scale for s in fails], "x", color="black",
+                      markersize=9)
+    for axes, label, title in ((ax, "nginx workers' RSS (MB)", "Memory"),
+                               (bx, "nginx workers' CPU while holding (% of one core)", "CPU")):
+        axes.set_xlabel("streams held (half SSE, half WebSocket)")
+        axes.set_ylabel(label)
+        axes.set_title("%s against streams held (x: step with failures)" % title, fontsize=10)
+        axes.set_xlim(left=0)
+        axes.set_ylim(bottom=0)
+    _save(fig, path, ax, bx)
 
 
 def _reload_plot(r, path):
@@ -173,7 +200,8 @@ def _scale_plot(r, path):
 
 
 PLOTS = (("sse", "sse_delay.png", _sse_plot), ("ws", "ws_rtt.png", _ws_plot),
-         ("capacity", "capacity.png", _capacity_plot), ("reload", "reload.png", _reload_plot),
+         ("capacity", "capacity.png", _capacity_plot), ("capacity", "streams_cost.png", _streams_cost_plot),
+         ("reload", "reload.png", _reload_plot),
          ("converge", "converge.png", _converge_plot), ("scale", "scale.png", _scale_plot))
 
 

@@ -24,7 +24,7 @@ from .rig import Rig, Settings, log, wait_port
 
 HERE = pathlib.Path(__file__).resolve().parent
 BACKEND = REPO / "tests" / "realtime_testkit" / "backend.py"
-HOLD_HEARTBEAT_S = 5  # holdserver.py's heartbeat comment on every idle SSE stream
+HOLD_HEARTBEAT_S = 15  # holdserver.py's heartbeat comment on every idle SSE stream (3,333 a second at 50,000)
 
 
 def role_vars(s: Settings) -> dict:

@@ -31,12 +31,14 @@ class Settings:
     ws_messages: int = 100
     ws_size: int = 1024
     # 3. capacity
-    steps: List[int] = field(default_factory=lambda: [1000, 2000, 4000, 8000, 16000, 24000])
+    steps: List[int] = field(default_factory=lambda: [1000, 2000, 4000, 8000, 16000, 24000, 32000, 50000])
     hold_s: float = 10.0
-    ramp_timeout_s: float = 90.0
+    ramp_timeout_s: float = 240.0  # 50,000 streams open in about 125 s (loadproc.CLIENTS)
     kind_step: int = 4000  # pure-SSE and pure-WS step for memory per kind (0: skip)
-    capacity_budget_s: float = 420.0
-    hold_backends: int = 6
+    capacity_budget_s: float = 1200.0  # the series takes about 13 minutes (a 50,000 step about 3)
+    # Each backend is one process (20,000 open files) on one port (about 28,000 ephemeral ports from nginx):
+    # 8 of them take 50,000 streams at about 6,250 connections each.
+    hold_backends: int = 8
     # 4. reload
     reload_streams: int = 2000  # half SSE, half WebSocket
     reloads: int = 10
@@ -47,8 +49,9 @@ class Settings:
     scale_sites: List[int] = field(default_factory=lambda: [1, 30, 150, 300])
     scale_hosts: List[int] = field(default_factory=lambda: [1, 4, 8])
     scale_fleet_sites: int = 30  # sites on each host of the fleet
-    # tuned variant of the role for the capacity comparison
-    tuned: Dict = field(default_factory=lambda: {"realtime_proxy_worker_processes": 4,
+    # Tuned variant of the role for the capacity comparison: 50,000 streams are 100,000 connections, 12,500 per
+    # worker when reuseport spreads them evenly, well under worker_connections and the open-files limit.
+    tuned: Dict = field(default_factory=lambda: {"realtime_proxy_worker_processes": 8,
                                                  "realtime_proxy_worker_connections": 19000,
                                                  "realtime_proxy_worker_rlimit_nofile": 20000})
 

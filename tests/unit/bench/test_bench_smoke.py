@@ -115,9 +115,9 @@ def test_report_follows_the_results(path, value, expected):
 def test_report_writes_page_and_plots(tmp_path):
     written = report.write(_recorded(), tmp_path)
     assert (tmp_path / "performance.md").read_text() == report.markdown(_recorded())
-    for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge", "scale"):
+    for png in ("sse_delay", "ws_rtt", "capacity", "streams_cost", "reload", "converge", "scale"):
         assert (tmp_path / "performance" / (png + ".png")).stat().st_size > 1000
-    assert len(written) == 7
+    assert len(written) == 8
 
 
 def test_scale_goals():
@@ -136,6 +136,43 @@ def test_scale_goals():
     small["sites"]["steps"] = small["sites"]["steps"][:2]
     texts = [m for g, m, ok in goals.scale_verdicts(small) if g.startswith("No-op re-run with")]
     assert texts == ["not measured: %d sites at most" % small["sites"]["steps"][-1]["sites"]]
+
+
+def test_stream_goals():
+    results = _recorded()
+    found = {goal: (measured, ok) for goal, measured, ok in goals.stream_verdicts(results)}
+    defaults, tuned = list(found)
+    assert defaults == "16,000 concurrent streams, 0 failures (role-defaults)"
+    assert tuned.startswith("50,000 concurrent streams, 0 failures (role-tuned: realtime_proxy_worker_processes ")
+    assert found[defaults] == ("step not reached: ceiling 7678 held (%s)" % goals.ceiling_reason(
+        results, "role-defaults"), False)
+    assert found[tuned] == ("not measured: the run's largest step was 24,000", False)  # an older run
+    steps = results["capacity"]["steps"]
+    big = dict(copy.deepcopy(steps[-1]), target=50000, held=50000, failed=0)
+    steps.append(big)
+    assert goals.stream_verdicts(results)[1][2] is True
+    big.update(held=49990, failed=10)
+    assert goals.stream_verdicts(results)[1][1].startswith("49990 held, 10 failed") and \
+        goals.stream_verdicts(results)[1][2] is False
+
+
+@pytest.mark.parametrize("kb, met", [
+    ({"sse": {"rss": 6.2}, "ws": {"rss": 9.9}}, True),
+    ({"sse": {"rss": 6.2}, "ws": {"rss": 10.1}}, False),  # both kinds must meet it, not their mean
+    ({"sse": {"rss": 6.2}, "ws": {"rss": None}}, False),
+])
+def test_memory_goal(kb, met):
+    memory = {"streams_per_kind": 2000, "variants": {"role-defaults": {"kb_per_stream": kb}}}
+    goal, measured, ok = goals.kb_verdict(memory)
+    assert ok is met and goal.startswith("<= 10 KB nginx memory per held stream, SSE and WebSocket each")
+    assert measured.startswith("SSE 6.2 KB, WebSocket ")
+    assert goal in [g for g, unused, unused_ok in goals.verdicts(dict(_recorded(), memory=memory))]
+
+
+def test_memory_goal_without_figures():
+    assert goals.kb_verdict(None) is None
+    assert goals.kb_verdict({"variants": {"nginx-defaults": {}}}) is None
+    assert not [g for g, unused, ok in goals.verdicts(_recorded()) if "KB" in g]  # recorded: no memory section
 
 
 def test_report_without_a_measurement():
@@ -343,5 +380,5 @@ def test_report_written(smoke):
                     "## 4. Reload", "## 5. Role run time", "## Memory per held stream", "## Streams over TLS",
                     "## Spreading connections", "## 6. Role run time by sites and by hosts"):
         assert heading in text
-    for png in ("sse_delay", "ws_rtt", "capacity", "reload", "converge", "scale"):
+    for png in ("sse_delay", "ws_rtt", "capacity", "streams_cost", "reload", "converge", "scale"):
         assert (docs / "performance" / (png + ".png")).stat().st_size > 1000
