@@ -129,8 +129,8 @@ def spawn(procs, ports: List[int], n_sse: int, n_ws: int, duration: float,
     connection (0: HTTP/1.1); CONNECT_TIMEOUT: s a stream may take to open (a TLS handshake costs the client CPU)."""
     started = []
     index = 0
-    sizes = {kind: [min(PER_PROCESS, n - i) for i in range(0, n, PER_PROCESS)] for kind, n in (("sse", n_sse),
-                                                                                              ("ws", n_ws))}
+    counts = (("sse", n_sse), ("ws", n_ws))
+    sizes = {kind: [min(PER_PROCESS, n - i) for i in range(0, n, PER_PROCESS)] for kind, n in counts}
     processes = len(sizes["sse"]) + len(sizes["ws"])
     gap = max(CLIENTS["batch_gap_s"], CLIENTS["batch"] * processes / CLIENTS["rate_per_s"])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), str(REPO / "tests"),
