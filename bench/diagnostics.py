@@ -47,8 +47,22 @@ def bounded_by(config_info: dict, step: dict, machine: dict) -> str:
     resets = sum(c for e, c in step["client_errors"].items()
                  if "disconnected" in e or "reset by peer" in e or "valid HTTP response" in e)
     if resets and resets >= step["failed"] // 2:
+        room = _connections(config_info)
+        if room and 2 * step["target"] > room:
+            return (connections + ", 2 connections per stream: %s streams need more than the workers' %s "
+                    "connections; nginx resets what a worker that is out of connections accepts" % (
+                        "{:,}".format(step["target"]), "{:,}".format(room)))
         return (connections + ", 2 connections per stream; nginx resets what a worker that is out of "
                 "connections accepts (connections are not spread evenly over the workers)")
     if step["ramp_s"] is None or "no response head" in errs or "handshake" in errs or "Timeout" in errs:
         return "connection setup timed out (accept backlog / CPU of this %s-core machine)" % machine["nproc"]
     return "see client_errors and nginx_log"
+
+
+def _connections(config_info: dict):
+    """worker_connections x workers of a configuration (workers as ``4`` or ``auto (2)``); None if unknown."""
+    try:
+        workers = int(str(config_info["workers"]).rstrip(")").rsplit("(", 1)[-1])
+        return int(config_info["worker_connections"]) * workers
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -32,11 +32,9 @@ def fresh_kb(cap: dict, step: dict) -> Optional[float]:
 
 
 def ceiling_reason(results: dict, name: str) -> Optional[str]:
-    """What bounded configuration NAME; a reason the run could not name is looked for again."""
+    """What bounded configuration NAME, read again from its first failing step (the run recorded one too)."""
     cap = results["capacity"]
     c = cap["ceilings"].get(name, {})
-    if c.get("bounded_by") and not c["bounded_by"].startswith("see "):
-        return c.get("bounded_by")
     steps = [s for s in cap["steps"] if s["config"] == name and s["failed"]]
     return bounded_by(cap["configs"][name], steps[-1], results["machine"]) if steps else c.get("bounded_by")
 

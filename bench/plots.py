@@ -205,12 +205,16 @@ PLOTS = (("sse", "sse_delay.png", _sse_plot), ("ws", "ws_rtt.png", _ws_plot),
          ("converge", "converge.png", _converge_plot), ("scale", "scale.png", _scale_plot))
 
 
+RAW_SERIES = {"sse": "samples_ms", "ws": "samples_ms", "reload": "timeline"}  # what these plots are drawn from
+
+
 def write(results: dict, directory: pathlib.Path) -> List[pathlib.Path]:
     """Draw the plot of every measurement in RESULTS into DIRECTORY; return the files written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for key, name, draw in PLOTS:
-        if results.get(key):
+        # figures without their raw series (docs/performance/results.json) keep the plots drawn from them
+        if results.get(key) and (key not in RAW_SERIES or RAW_SERIES[key] in results[key]):
             draw(results[key], directory / name)
             written.append(directory / name)
     return written

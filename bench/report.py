@@ -24,6 +24,8 @@ TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 # bench run, so its figures come from their own committed file.
 FLEET = TEMPLATES.parents[1] / "docs" / "performance" / "fleet.json"
 TASK_PREFIX = "realtime.nginx.realtime_proxy : "
+# Raw series the plots draw from and the page never states; the figures committed beside the page leave them out.
+RAW = ("samples_ms", "timeline")
 
 
 def _fmt(v, nd=2, unit=""):
@@ -94,9 +96,21 @@ def markdown(results: dict, fleet: dict | None = None) -> str:
     return environment().get_template("performance.md.j2").render(r=results, fleet=fleet, **_derived(results))
 
 
+def figures(results):
+    """RESULTS without the raw series (RAW): what the page is rendered from, small enough to commit."""
+    if isinstance(results, dict):
+        return {key: figures(value) for key, value in results.items() if key not in RAW}
+    if isinstance(results, list):
+        return [figures(value) for value in results]
+    return results
+
+
 def write(results: dict, docs: pathlib.Path) -> List[pathlib.Path]:
+    """The plots, the page, and beside them the figures the page was rendered from (performance/results.json)."""
     written = plots.write(results, docs / "performance")
     md = docs / "performance.md"
     md.write_text(markdown(results))
-    written.append(md)
+    source = docs / "performance" / "results.json"
+    source.write_text(json.dumps(figures(results), indent=1, default=str) + "\n")
+    written += [md, source]
     return written

@@ -1,9 +1,11 @@
 """The benchmark harness (bench/): its report from a recorded run, and a smoke run.
 
-The report tests render docs/performance.md from recorded_results.json (the run
-the committed page shows, reconstructed from its figures) and check that the
-page's figures come from the results: changing a value in the results changes
-the page. They need neither Docker nor a run.
+The report tests render the page from recorded_results.json (an earlier run,
+of 2026-11-25, from before the memory, TLS and 50,000-stream measurements: it
+also shows that an older run still renders) and check that the page's figures
+come from the results: changing a value in the results changes the page. They
+need neither Docker nor a run. The committed page's own figures are
+docs/performance/results.json (test_committed_page.py).
 
 ``python -m bench run --smoke`` provisions its own container
 (realtime-bench-smoke, ports 19500-19999, so it never collides with a full
@@ -117,7 +119,8 @@ def test_report_writes_page_and_plots(tmp_path):
     assert (tmp_path / "performance.md").read_text() == report.markdown(_recorded())
     for png in ("sse_delay", "ws_rtt", "capacity", "streams_cost", "reload", "converge", "scale"):
         assert (tmp_path / "performance" / (png + ".png")).stat().st_size > 1000
-    assert len(written) == 8
+    assert len(written) == 9
+    assert json.loads((tmp_path / "performance" / "results.json").read_text()) == report.figures(_recorded())
 
 
 def test_scale_goals():
