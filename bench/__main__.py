@@ -34,10 +34,10 @@ def main(argv=None) -> int:
     scale.add_argument("--name", default=None, help="prefix of the containers' names (%s)" % NAME)
     scale.add_argument("--port-base", type=int, default=None, help="hosts listen on this + 200 + N (19000)")
     cmp_ = sub.add_parser("compare", help="each goal's verdict in two runs; exit 1 when a verdict differs")
-    cmp_.add_argument("first", help="results JSON of the earlier run")
-    cmp_.add_argument("second", help="results JSON of the later run")
+    cmp_.add_argument("first", help="results JSON of the other run")
+    cmp_.add_argument("second", help="results JSON of the run whose page shows both")
     cmp_.add_argument("--record", action="store_true",
-                      help="record the earlier run's verdicts into the later run's JSON (the page shows both)")
+                      help="record the other run's verdicts into the second JSON (its page shows both)")
     rep = sub.add_parser("report", help="regenerate plots and docs from an existing results JSON")
     rep.add_argument("--results", default=str(REPO / "bench-results" / "results.json"))
     rep.add_argument("--docs", default=str(REPO / "docs"))

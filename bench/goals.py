@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import List, Optional, Tuple
 
 from .diagnostics import bounded_by
+from .rig import Settings
 
 GOAL_SSE_ADDED_P99_MS = 1.0
 GOAL_STREAMS = 16000  # with the role as shipped (role-defaults)
@@ -119,7 +120,8 @@ def kb_verdict(memory: Optional[dict]) -> Optional[Tuple[str, str, bool]]:
 
 def repeat_of(results: dict) -> dict:
     """What a later run's page shows of this one: its date and each goal's measured figure and verdict."""
-    return {"date": results.get("machine", {}).get("date"),
+    quick = results.get("settings", {}).get("scale_sites") == Settings().quick().scale_sites  # a --quick run
+    return {"date": results.get("machine", {}).get("date"), "quick": quick,
             "verdicts": {goal: {"measured": measured, "met": met} for goal, measured, met in verdicts(results)}}
 
 

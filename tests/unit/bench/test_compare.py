@@ -31,6 +31,7 @@ def test_a_run_compared_with_itself_has_the_same_verdicts_and_records_them(tmp_p
     recorded = json.loads(pathlib.Path(second).read_text())
     assert set(recorded["repeat"]["verdicts"]) == {goal for goal, unused, unused2 in verdicts(results)}
     assert _derived(recorded)["same_verdicts"] is True
+    assert recorded["repeat"]["quick"] is False  # the recorded run measured 1, 30, 150 and 300 sites
 
 
 def test_a_verdict_that_flips_is_reported(tmp_path, capsys):
