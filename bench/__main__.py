@@ -101,15 +101,14 @@ def _scale_only(settings, args) -> int:
 
 def _compare(first: pathlib.Path, second: pathlib.Path, record: bool) -> int:
     """Print each goal's verdict in FIRST and SECOND; with RECORD, keep FIRST's in SECOND as its repeat."""
-    from .goals import repeat_of, verdicts
+    from .goals import repeat_of, same_verdicts, verdicts
     earlier, later = (json.loads(p.read_text()) for p in (first, second))
     repeat = repeat_of(earlier)
     rows = verdicts(later)
-    same = True
+    same = same_verdicts(rows, repeat["verdicts"])
     for goal, measured, met in rows:
         before = repeat["verdicts"].get(goal)
-        agree = before is not None and before["met"] == met
-        same = same and agree
+        agree = same_verdicts([(goal, measured, met)], repeat["verdicts"])
         print("%-9s %-9s %s\n          now: %s\n          before: %s" % (
             "same" if agree else "DIFFERS", "met" if met else "not met", goal, measured,
             before["measured"] if before else "not measured"))

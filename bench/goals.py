@@ -125,6 +125,11 @@ def repeat_of(results: dict) -> dict:
             "verdicts": {goal: {"measured": measured, "met": met} for goal, measured, met in verdicts(results)}}
 
 
+def same_verdicts(rows: List[Tuple[str, str, bool]], repeat: dict) -> bool:
+    """Whether every goal of ROWS (verdicts()) has the same verdict in REPEAT (repeat_of()'s "verdicts")."""
+    return all(goal in repeat and repeat[goal]["met"] == met for goal, unused, met in rows)
+
+
 def site_slopes_ms(steps: List[dict], key: str = "noop") -> Optional[Tuple[float, float]]:
     """Controller CPU per added site (ms) of run KEY: from the first count to the one before the last, and
     from there to the last. None with fewer than three counts."""

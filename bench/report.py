@@ -17,7 +17,7 @@ from typing import List
 import jinja2
 
 from . import plots
-from .goals import ceiling_reason, fresh_kb, verdicts
+from .goals import ceiling_reason, fresh_kb, same_verdicts, verdicts
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 # The fleet rollout is measured by the molecule scenario `fleet`, not by a
@@ -25,7 +25,7 @@ TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 FLEET = TEMPLATES.parents[1] / "docs" / "performance" / "fleet.json"
 TASK_PREFIX = "realtime.nginx.realtime_proxy : "
 # Raw series the plots draw from and the page never states; the figures committed beside the page leave them out.
-RAW = ("samples_ms", "timeline")
+RAW = frozenset(plots.RAW_SERIES.values())
 
 
 def _fmt(v, nd=2, unit=""):
@@ -69,8 +69,7 @@ def _derived(results: dict) -> dict:
     """Figures the page states that combine several results."""
     out = {"verdicts": verdicts(results), "minutes": max(1, round(results["runtime_s"] / 60.0)),
            "fresh_range": None, "largest_step": None}
-    repeat = results.get("repeat", {}).get("verdicts", {})
-    out["same_verdicts"] = all(goal in repeat and repeat[goal]["met"] == met for goal, unused, met in out["verdicts"])
+    out["same_verdicts"] = same_verdicts(out["verdicts"], results.get("repeat", {}).get("verdicts", {}))
     cap = results.get("capacity")
     if cap:
         out["fresh_kb"] = lambda step: fresh_kb(cap, step)
