@@ -304,8 +304,37 @@ BUFFERING_HINT = ('Buffering is the likely cause: in the nginx location (and in 
                   'front of it) set "proxy_buffering off", "proxy_http_version 1.1" and "gzip off", '
                   'or have the backend send "X-Accel-Buffering: no".')
 
-UPGRADE_HINT = ('nginx likely does not forward the upgrade: the location needs "proxy_http_version 1.1", '
-                '"proxy_set_header Upgrade" and "proxy_set_header Connection" (from a map of $http_upgrade).')
+UPGRADE_HINT = ('If a proxy stands in front of the backend, it may not forward the upgrade: an nginx location '
+                'needs "proxy_http_version 1.1", "proxy_set_header Upgrade" and "proxy_set_header Connection" '
+                '(from a map of $http_upgrade).')
+
+# What a status other than 101 says about a WebSocket handshake, and whether
+# a proxy that drops the upgrade is a likely cause (the backend then sees a
+# plain GET and answers it as one).
+HANDSHAKE_STATUSES = {
+    400: ('the backend (or the proxy) rejected the handshake as a bad request: a required header such as Host, '
+          'Upgrade or Sec-WebSocket-Key did not reach it', True),
+    401: ('the handshake needs credentials the probe did not send', False),
+    403: ('the handshake was refused: an Origin allowlist (the location\'s allowed_origins, or the backend\'s '
+          'own) or an access rule does not admit it', False),
+    404: ('nothing answers this path: no location or backend route matches it', False),
+    426: ('the backend wants an upgrade it did not see (426 Upgrade Required)', True),
+    429: ('too many connections or requests from this client (limit_conn or limit_req)', False),
+    502: ('the proxy could not reach the upstream: the backend is down, listens elsewhere, or closed the '
+          'connection', False),
+    503: ('no upstream server is available (all marked failed or down), or the backend is overloaded', False),
+    504: ('the upstream did not answer within the proxy\'s timeout', False),
+}
+
+
+def handshake_status_meaning(status):
+    """(what a non-101 answer to a WebSocket handshake means, whether a dropped upgrade may cause it)."""
+    if status in HANDSHAKE_STATUSES:
+        return HANDSHAKE_STATUSES[status]
+    if status is not None and 200 <= status < 400:
+        return ('the upstream answered without upgrading: what serves this path speaks plain HTTP, not '
+                'WebSocket', False)
+    return ('the server refused the upgrade', False)
 
 
 def _r(value):
@@ -424,7 +453,10 @@ def _refused(p, client, error):
         return dict(result, msg="WebSocket %s refused with status %s as expected" % (p["url"], error.status))
     msg = "WebSocket %s failed the upgrade check: %s." % (p["url"], error)
     if error.status != 101:
-        msg += " " + UPGRADE_HINT
+        meaning, dropped_upgrade = handshake_status_meaning(error.status)
+        msg += " %s means %s." % (("%s %s" % (error.status, error.reason or "")).strip(), meaning)
+        if dropped_upgrade:
+            msg += " " + UPGRADE_HINT
     return dict(result, failed=True, msg=msg)
 
 

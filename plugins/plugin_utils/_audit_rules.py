@@ -345,6 +345,48 @@ def _location_of(node):
     return location_path(loc) if loc is not None else None
 
 
+def _enclosing(node, name):
+    """The nearest enclosing block called NAME, or None."""
+    for ancestor in node.ancestors():
+        if ancestor.name == name:
+            return ancestor
+    return None
+
+
+def _quic_listen(server):
+    """The server's first HTTP/3 listener (``listen ... quic``; ``http3`` in nginx 1.25.0), or None."""
+    for listen in server.children('listen'):
+        if any(a.lower() in ('quic', 'http3') for a in listen.args[1:]):
+            return listen
+    return None
+
+
+@rule('http3_host_header', 'high',
+      'Send the host from a map that falls back to $host: "map $http_host $proxied_host { \'\' $host; '
+      'default $http_host; }" in http {}, and "proxy_set_header Host $proxied_host;" (the same for '
+      'X-Forwarded-Host).')
+def http3_host_header(target):
+    """A location of a server with an HTTP/3 (quic) listener that passes $http_host upstream.
+
+    HTTP/3 clients send :authority and no Host header, and nginx leaves
+    $http_host empty for them (nginx trac 2281, 2468). An empty
+    proxy_set_header value drops the header, so the backend gets a request
+    without Host, which every framework that checks Host answers with 400.
+    """
+    for loc in target.locations:
+        server = _enclosing(loc.node, 'server')
+        listen = _quic_listen(server) if server is not None else None
+        if listen is None:
+            continue
+        for name, header in sorted(loc.headers.items()):
+            if '$http_host' in (arg(header) or '').lower():
+                yield Hit(header, '%s sends "%s %s" upstream, but its server listens for HTTP/3 (%s:%s): nginx '
+                                  'leaves $http_host empty for HTTP/3 requests, so the backend gets no %s and '
+                                  'answers 400 if it checks it.'
+                                  % (loc.label, header.args[0], arg(header), listen.file, listen.line,
+                                     header.args[0]), location=loc.path)
+
+
 @rule('cors_wildcard_credentials', 'high',
       'Never combine "Access-Control-Allow-Origin *" with credentials: reflect an allowlisted '
       'origin (map $http_origin) and add "Vary: Origin".')

@@ -23,7 +23,9 @@ import yaml
 from realtime_testkit.collection import REPO_ROOT
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
-NAME = re.compile(r"\brealtime_proxy_[a-z0-9_]*[a-z0-9]")
+# Inventory and role variables; "$realtime_proxy_..." is an nginx variable of the templates (NGINX_NAME).
+NAME = re.compile(r"(?<![$\w])realtime_proxy_[a-z0-9_]*[a-z0-9]")
+NGINX_NAME = re.compile(r"\$(realtime_proxy_[a-z0-9_]*[a-z0-9])")
 
 
 def documents():
@@ -67,6 +69,14 @@ def cited(path):
     return sorted(set(NAME.findall(path.read_text())))
 
 
+def nginx_variables():
+    """The nginx variables the role's templates define (the result of a map or geo block)."""
+    names = set()
+    for path in ROLE.glob("templates/**/*.j2"):
+        names.update(re.findall(r"^\s*(?:map|geo)\s+\S+\s+\$(realtime_proxy_[a-z0-9_]*[a-z0-9])\b", path.read_text(), re.M))
+    return names
+
+
 def test_the_documents_cite_names():
     """The search finds the documents and the names in them (an empty search would pass everything)."""
     names = {name for path in documents() for name in cited(path)}
@@ -80,4 +90,12 @@ def test_every_cited_name_exists(path):
     unknown = [name for name in cited(path)
                if name not in (internal if name.startswith("realtime_proxy__") else public)]
     assert unknown == [], "%s names what the role does not have (see meta/argument_specs.yml): %s" % (
+        path.relative_to(REPO_ROOT), ", ".join(unknown))
+
+
+@pytest.mark.parametrize("path", documents(), ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_every_cited_nginx_variable_exists(path):
+    assert "realtime_proxy_host" in nginx_variables() and "realtime_proxy_upgrade" in nginx_variables()
+    unknown = sorted(set(NGINX_NAME.findall(path.read_text())) - nginx_variables())
+    assert unknown == [], "%s names nginx variables the role's templates do not define: %s" % (
         path.relative_to(REPO_ROOT), ", ".join(unknown))

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """realtime_probe end to end: REAL nginx (from a temp config) in front of a REAL aiohttp backend.
 
-Ports: nginx 127.0.0.1:18960, backend 127.0.0.1:18970.
+Ports: nginx 127.0.0.1:18060, backend 127.0.0.1:18070, 18071 with nothing listening.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from ansible_collections.realtime.nginx.plugins.modules.realtime_probe import ru
 NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
 NGINX_PORT = 18060  # 18000-18079: unit tests with real servers; scenarios use 18080 and up
 BACKEND_PORT = 18070
+DEAD_PORT = 18071  # nothing listens there
 
 pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason='needs the nginx binary at %s' % NGINX)
 web = pytest.importorskip('aiohttp.web')
@@ -101,6 +102,20 @@ http {
             proxy_pass http://backend/ws/;
             proxy_http_version 1.1;
         }
+        # the backend has no route there: its own 404
+        location /missing/ws/ {
+            proxy_pass http://backend/missing/;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $upgrade_allowed;
+            proxy_set_header Connection $connection_upgrade;
+        }
+        # nothing listens on the upstream's port: 502
+        location /dead/ws/ {
+            proxy_pass http://127.0.0.1:%(dead)d/ws/;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $upgrade_allowed;
+            proxy_set_header Connection $connection_upgrade;
+        }
     }
 }
 """
@@ -175,7 +190,7 @@ def nginx(backend, private_temp_paths):
     tmp = tempfile.mkdtemp(prefix='realtime-probe-nginx-')
     conf = os.path.join(tmp, 'nginx.conf')
     with open(conf, 'w') as f:
-        f.write(NGINX_CONF % {'tmp': tmp, 'port': NGINX_PORT, 'backend': BACKEND_PORT, 'temp_paths': private_temp_paths(tmp)})
+        f.write(NGINX_CONF % {'tmp': tmp, 'port': NGINX_PORT, 'backend': BACKEND_PORT, 'dead': DEAD_PORT, 'temp_paths': private_temp_paths(tmp)})
     cmd = [NGINX, '-p', tmp, '-c', conf, '-g', 'daemon off; master_process on; pid %s/nginx.pid;' % tmp]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -260,6 +275,25 @@ def test_websocket_location_without_upgrade_fails(nginx):
     assert result['failed']
     assert 'upgrade check' in result['msg'] and 'expected 101' in result['msg'].lower()
     assert result['status'] != 101
+
+
+def test_websocket_refusal_says_the_upgrade_may_be_dropped_only_when_it_may(nginx):
+    ws = nginx.replace('http://', 'ws://')
+    # the backend saw a plain GET: it answers 400, which a proxy dropping Upgrade causes
+    result = run_probe({'url': ws + '/bad/ws/echo'})
+    assert result['failed'] and result['status'] == 400
+    assert '400 Bad Request means the backend (or the proxy) rejected the handshake' in result['msg']
+    assert 'may not forward the upgrade' in result['msg']
+    # the upgrade was forwarded, but the backend has no such route: its 404 is named, without the hint
+    result = run_probe({'url': ws + '/missing/ws/echo'})
+    assert result['failed'] and result['status'] == 404
+    assert '404 Not Found means nothing answers this path' in result['msg']
+    assert 'proxy_http_version' not in result['msg']
+    # nothing listens behind the location: nginx's 502 is named as an unreachable upstream
+    result = run_probe({'url': ws + '/dead/ws/echo'})
+    assert result['failed'] and result['status'] == 502
+    assert '502 Bad Gateway means the proxy could not reach the upstream' in result['msg']
+    assert 'proxy_http_version' not in result['msg']
 
 
 def test_websocket_h2c_token_not_upgraded(nginx):

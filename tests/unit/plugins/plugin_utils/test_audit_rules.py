@@ -89,6 +89,7 @@ def test_pitfall_codes_cover_the_issue():
         'sse_proxy_buffering', 'sse_gzip', 'proxy_http_version', 'ws_upgrade_headers', 'upgrade_map_context',
         'h2c_smuggling', 'keepalive_connection_close', 'read_timeout_short', 'worker_shutdown_timeout_missing',
         'worker_connections_low', 'worker_rlimit_nofile_low', 'cors_wildcard_credentials', 'connect_timeout_long',
+        'http3_host_header',
     ])
 
 
@@ -153,6 +154,48 @@ def _rule_problems(rules):
             problems.append('%s does not say what it checks (docstring)' % r.code)
     problems.extend('%s is the code of %d rules' % (c, codes.count(c)) for c in sorted(set(codes)) if codes.count(c) > 1)
     return problems
+
+
+# The field guide's server block as a user writes it out (shared with the
+# molecule scenarios), put into a main configuration like Debian's.
+GUIDE_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'realtime_testkit', 'guide',
+                          'realtime.conf')
+GUIDE_MAIN = ('user www-data;\nworker_processes auto;\npid /run/nginx.pid;\nevents {\n    worker_connections 768;\n}\n'
+              'http {\n    sendfile on;\n    gzip on;\n    include /etc/nginx/sites-enabled/*;\n}\n')
+
+
+def _guide_dump(listen):
+    """nginx -T of a stock-like nginx with the guide's site, its listen line replaced by LISTEN."""
+    with open(GUIDE_SITE) as f:
+        site = f.read()
+    assert site.count('    listen 80;\n') == 1
+    site = site.replace('    listen 80;\n', listen)
+    return ('# configuration file /etc/nginx/nginx.conf:\n' + GUIDE_MAIN
+            + '\n# configuration file /etc/nginx/sites-enabled/realtime:\n' + site)
+
+
+def _site_line(dump, text, nth=0):
+    """The line, in the site file of DUMP, of the NTH line that holds TEXT."""
+    site = dump.split('# configuration file /etc/nginx/sites-enabled/realtime:\n', 1)[1]
+    return [number for number, line in enumerate(site.splitlines(), 1) if text in line][nth]
+
+
+def test_the_guides_server_with_an_http3_listener_loses_the_host():
+    quic = ('    listen 443 ssl;\n    listen 443 quic reuseport;\n    http3 on;\n'
+            '    ssl_certificate /etc/ssl/example.crt;\n    ssl_certificate_key /etc/ssl/example.key;\n')
+    dump = _guide_dump(quic)
+    findings = audit_config(dump)['findings']
+    host = [(f['file'], f['line'], f['location']) for f in findings if f['code'] == 'http3_host_header']
+    assert host == [('/etc/nginx/sites-enabled/realtime', _site_line(dump, 'Host $http_host', n), path)
+                    for n, path in enumerate(['/', '/sse/', '/ws/'])]
+    finding = [f for f in findings if f['code'] == 'http3_host_header'][0]
+    assert finding['severity'] == 'high'
+    assert 'listens for HTTP/3 (/etc/nginx/sites-enabled/realtime:%d)' % _site_line(dump, 'quic') in finding['message']
+    assert '$host' in finding['fix'] and 'map $http_host' in finding['fix']
+    # What else the guide's block gets wrong is found as before, with or without HTTP/3.
+    plain = audit_config(_guide_dump('    listen 80;\n'))['findings']
+    assert sorted(f['code'] for f in plain) == sorted(f['code'] for f in findings if f['code'] != 'http3_host_header')
+    assert set(f['code'] for f in plain) == {'h2c_smuggling', 'connect_timeout_long', 'worker_shutdown_timeout_missing'}
 
 
 def test_every_rule_has_code_severity_fix_and_its_own_code():
