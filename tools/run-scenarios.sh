@@ -35,10 +35,17 @@ next_scenario() {  # take the first scenario off the queue (under a lock), or fa
     [ -n "$first" ] && echo "$first"
 }
 
+remove_stale_hosts() {  # remove the containers of SCENARIO that a stopped earlier run left behind
+    local names
+    names="$(sed -n 's/^  - name: *//p' "${root}/molecule/$1/molecule.yml")"
+    [ -z "$names" ] || docker rm -f $names >/dev/null 2>&1 || true
+}
+
 run_lane() {  # scenarios off the queue, one after another, until it is empty
     local scenario status=0
     while scenario="$(next_scenario)"; do
         local started=$SECONDS
+        remove_stale_hosts "$scenario"
         if molecule test -s "$scenario" >"${logs}/${scenario}.log" 2>&1; then
             echo "PASS ${scenario} $((SECONDS - started))s" >>"${logs}/summary"
         else
