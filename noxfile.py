@@ -144,7 +144,9 @@ def molecule_oldest(session: nox.Session) -> None:
         "REALTIME_NGINX_EXPECT_ANSIBLE_CORE": OLDEST,
     }
     session.run("ansible", "--version", env=env)
-    session.run("molecule", "test", "-s", "oldest_core", env=env)
+    # Under the scenario's machine-wide lock, as tools/run-scenarios.sh runs the others.
+    session.run("bash", str(ROOT / "tools" / "with-scenario-lock.sh"), "oldest_core", "molecule", "test", "-s",
+                "oldest_core", env=env, external=True)
 
 
 def driver_collections_path() -> str:

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Run molecule scenarios in a few parallel lanes. Every scenario has its own
 # host names and loopback ports, so lanes do not meet; most of a scenario's
-# time is spent waiting on apt and on streams, which overlaps well.
+# time is spent waiting on apt and on streams, which overlaps well. A
+# scenario runs under its machine-wide lock (tools/with-scenario-lock.sh), so
+# another checkout's `make test` on the same machine never runs the same
+# scenario, with the same names and ports, at the same time.
 #
 #   tools/run-scenarios.sh [-j LANES] SCENARIO...
 #
@@ -35,18 +38,12 @@ next_scenario() {  # take the first scenario off the queue (under a lock), or fa
     [ -n "$first" ] && echo "$first"
 }
 
-remove_stale_hosts() {  # remove the containers of SCENARIO that a stopped earlier run left behind
-    local names
-    names="$(sed -n 's/^  - name: *//p' "${root}/molecule/$1/molecule.yml")"
-    [ -z "$names" ] || docker rm -f $names >/dev/null 2>&1 || true
-}
-
 run_lane() {  # scenarios off the queue, one after another, until it is empty
     local scenario status=0
     while scenario="$(next_scenario)"; do
         local started=$SECONDS
-        remove_stale_hosts "$scenario"
-        if molecule test -s "$scenario" >"${logs}/${scenario}.log" 2>&1; then
+        if "${root}/tools/with-scenario-lock.sh" "$scenario" molecule test -s "$scenario" \
+            >"${logs}/${scenario}.log" 2>&1; then
             echo "PASS ${scenario} $((SECONDS - started))s" >>"${logs}/summary"
         else
             echo "FAIL ${scenario} $((SECONDS - started))s" >>"${logs}/summary"

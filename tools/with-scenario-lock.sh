@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Run a command while holding a molecule scenario's machine-wide lock:
+#
+#   tools/with-scenario-lock.sh SCENARIO COMMAND [ARG...]
+#
+# A scenario's container names and loopback ports are fixed (its molecule.yml),
+# so the same scenario must not run twice at once on one machine, whichever
+# checkout runs it. Two checkouts' `make test` therefore run side by side: a
+# scenario the other checkout is running waits for it, all others go ahead.
+# The locks live in /run/lock (REALTIME_NGINX_LOCK_DIR names another folder),
+# one file per scenario, and are released when the command ends, however it ends.
+# Once the lock is held, the scenario's containers that a stopped earlier run
+# left behind are removed (no other run can be using them then), and the
+# scenario's molecule state goes to this checkout's build/molecule/SCENARIO.
+set -euo pipefail
+
+scenario="$1"
+shift
+root="$(cd "$(dirname "$0")/.." && pwd)"
+lock="${REALTIME_NGINX_LOCK_DIR:-/run/lock}/realtime-nginx-scenario-${scenario}.lock"
+export MOLECULE_EPHEMERAL_DIRECTORY="${root}/build/molecule/${scenario}"
+mkdir -p "$(dirname "$lock")" "$MOLECULE_EPHEMERAL_DIRECTORY"
+
+exec 8>>"$lock"
+if ! flock -n 8; then
+    echo "with-scenario-lock: ${scenario} is running in another checkout; waiting for it" >&2
+    flock 8
+fi
+names="$(sed -n 's/^  - name: *//p' "${root}/molecule/${scenario}/molecule.yml")"
+[ -z "$names" ] || docker rm -f $names >/dev/null 2>&1 || true
+"$@"
