@@ -236,6 +236,24 @@ def role():
     return _Role()
 
 
+def _trusted(value):
+    """VALUE with every string in it marked as a template, as Ansible marks what inventory files hold."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, list):
+        return [_trusted(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _trusted(item) for key, item in value.items()}
+    return value
+
+
+def templated_inventory(variables, prefix=""):
+    """The variables of an inventory whose names start with PREFIX, their Jinja rendered with all of
+    VARIABLES in reach, as Ansible renders inventory variables before the role sees them."""
+    templar = Templar(loader=role().loader, variables=variables)
+    return {name: templar.template(_trusted(value)) for name, value in variables.items() if name.startswith(prefix)}
+
+
 def merged_variables(settings):
     """Role defaults, SETTINGS, then the role's vars, as Ansible would merge them."""
     return role().variables(settings)

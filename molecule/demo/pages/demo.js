@@ -7,9 +7,10 @@
 
 var realtimeDemo = (function () {
   // The ports of the demo's two sites (docs/examples/group_vars/all.yml):
-  // `demo`, whose pages the guarded locations allow, and `other-origin`.
-  var DEMO_PORT = 18080;
-  var OTHER_PORT = 18082;
+  // `demo`, whose pages the guarded locations allow, and `other-origin`, two
+  // ports above it (realtime_demo_port + 2). index.html is served by the
+  // first, other.html by the second.
+  var OTHER_PORT_OFFSET = 2;
   var SHOWN_EVENTS = 12;
 
   var state = { events: [], echoes: [], sse: "connecting", ws: "connecting" };
@@ -114,7 +115,7 @@ var realtimeDemo = (function () {
 
   // index.html: the stream and the socket, both allowed on this origin.
   function startAllowed() {
-    var other = origin(OTHER_PORT) + "/demo/other.html";
+    var other = origin(Number(location.port) + OTHER_PORT_OFFSET) + "/demo/other.html";
     var link = document.createElement("a");
     link.href = link.textContent = other;
     $("other-link").appendChild(link);
@@ -129,7 +130,7 @@ var realtimeDemo = (function () {
 
   // other.html: the same stream and socket, from another origin; both refused.
   function startRefused() {
-    var target = origin(DEMO_PORT);
+    var target = origin(Number(location.port) - OTHER_PORT_OFFSET);
     $("own-origin").textContent = location.origin;
     $("target").textContent = target;
 

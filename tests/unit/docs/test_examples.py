@@ -29,7 +29,8 @@ import pytest
 import yaml
 
 from realtime_testkit.collection import REPO_ROOT
-from realtime_testkit.render import NGINX, dump_tree, inventory_check, render_tree, self_signed_certificate, validate_tree
+from realtime_testkit.render import (NGINX, dump_tree, inventory_check, render_tree, self_signed_certificate,
+                                     templated_inventory, validate_tree)
 
 EXAMPLES = REPO_ROOT / "docs" / "examples"
 ROLE_VARIABLE_PREFIX = "realtime_proxy_"
@@ -37,6 +38,11 @@ ROLE_VARIABLE_PREFIX = "realtime_proxy_"
 
 def _load(path):
     return yaml.safe_load(path.read_text()) or {}
+
+
+def _settings(path):
+    """What the role sees of a group_vars file: its variables, their Jinja rendered."""
+    return templated_inventory(_load(path))
 
 
 def _example_dirs():
@@ -104,7 +110,7 @@ def test_example_is_complete(example):
 @pytest.mark.parametrize("path", [path for unused, path in ROLE_INVENTORIES],
                          ids=[name for name, unused in ROLE_INVENTORIES])
 def test_example_passes_the_role_checks(path):
-    assert inventory_check(_load(path)) == []
+    assert inventory_check(_settings(path)) == []
 
 
 @pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="needs the nginx binary at %s" % NGINX)
@@ -114,7 +120,7 @@ def test_example_renders_a_tree_nginx_accepts_and_the_audit_passes(path, tmp_pat
     pytest.importorskip("crossplane", reason="the audit parses with crossplane")
     from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import audit_config
 
-    render_tree(with_test_certificates(_load(path)), tmp_path)
+    render_tree(with_test_certificates(_settings(path)), tmp_path)
     returncode, stderr = validate_tree(tmp_path)
     assert returncode == 0, stderr
     returncode, dump, stderr = dump_tree(tmp_path)
