@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """realtime_probe end to end: REAL nginx (from a temp config) in front of a REAL aiohttp backend.
 
-Ports: nginx 127.0.0.1:18060, backend 127.0.0.1:18070, 18071 with nothing listening.
+Ports: free loopback ports the kernel chooses at run time (_free_port).
 """
 
 from __future__ import annotations
@@ -21,9 +21,17 @@ import pytest
 from ansible_collections.realtime.nginx.plugins.modules.realtime_probe import run_probe
 
 NGINX = os.environ.get('REALTIME_NGINX_BINARY', '/usr/sbin/nginx')
-NGINX_PORT = 18060  # 18000-18079: unit tests with real servers; scenarios use 18080 and up
-BACKEND_PORT = 18070
-DEAD_PORT = 18071  # nothing listens there
+
+
+def _free_port():
+    """A loopback port nothing listens on now, chosen by the kernel (never one of the scenarios' fixed ports),
+    so two checkouts can run these tests at once."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+NGINX_PORT, BACKEND_PORT, DEAD_PORT = _free_port(), _free_port(), _free_port()  # nothing listens on DEAD_PORT
 
 pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason='needs the nginx binary at %s' % NGINX)
 web = pytest.importorskip('aiohttp.web')
