@@ -8,7 +8,7 @@ import os
 import pathlib
 import sys
 
-from .container import NAME, REPO, SMOKE_NAME, docker_answers
+from .container import NAME, REPO, SMOKE_NAME, docker_answers, take_smoke_slot
 
 
 def main(argv=None) -> int:
@@ -16,9 +16,9 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="provision, measure, write JSON, plots and docs/performance.md")
     run.add_argument("--smoke", action="store_true", help="tiny counts (< 2 minutes): checks the harness works")
-    run.add_argument("--name", default=None, help="container name (%s; %s with --smoke)" % (NAME, SMOKE_NAME))
+    run.add_argument("--name", default=None, help="container name (%s; with --smoke, %s-N of a slot free at run time)" % (NAME, SMOKE_NAME))
     run.add_argument("--port-base", type=int, default=None,
-                     help="first of the harness's loopback ports (19000; 19500 with --smoke)")
+                     help="first of the harness's loopback ports (19000; with --smoke, the free slot's)")
     run.add_argument("--out", default=None, help="results JSON (bench-results/results.json)")
     run.add_argument("--docs", default=None,
                      help="directory for performance.md and performance/*.png (docs/; none with --smoke)")
@@ -59,8 +59,10 @@ def main(argv=None) -> int:
     from .run import Bench
 
     settings = Settings.smoke_settings() if args.smoke else Settings()
-    settings.name = SMOKE_NAME if args.smoke else NAME
-    settings.port_base = 19500 if args.smoke else 19000
+    settings.name, settings.port_base = NAME, 19000
+    if args.smoke:
+        # Held until this process ends: another checkout's smoke run takes another slot.
+        slot_lock, settings.name, settings.port_base = take_smoke_slot()  # noqa: F841 pylint: disable=unused-variable
     if args.quick:
         settings.quick()
     settings.name = args.name or settings.name

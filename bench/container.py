@@ -13,6 +13,7 @@ several times a second, unlike ``docker exec``.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pathlib
 import shlex
@@ -32,6 +33,31 @@ RUN_FLAGS = ["--cap-add", "SYS_ADMIN", "--cgroupns=host", "-v", "/sys/fs/cgroup:
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NAME = "realtime-bench"
 SMOKE_NAME = "realtime-bench-smoke"
+# A smoke run takes one of SMOKE_SLOTS slots, free at run time: slot N is
+# container SMOKE_NAME-N and ports SMOKE_PORT_BASE + N * SMOKE_PORT_SPAN and up
+# (20000-23999: no scenario and no full run uses them), held under a lock in
+# /run/lock for as long as the run lasts. Two checkouts' smoke runs never share
+# a container or a port.
+SMOKE_SLOTS = 8
+SMOKE_PORT_BASE = 20000
+SMOKE_PORT_SPAN = 500
+
+
+def take_smoke_slot(lock_dir: str = "/run/lock"):
+    """(open lock file, container name, first port) of the first smoke slot no other run holds.
+
+    The slot is the caller's while the returned file stays open (the process's life, at most).
+    """
+    for slot in range(SMOKE_SLOTS):
+        lock = open(os.path.join(lock_dir, "realtime-nginx-bench-smoke-%d.lock" % slot), "a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        return lock, "%s-%d" % (SMOKE_NAME, slot), SMOKE_PORT_BASE + slot * SMOKE_PORT_SPAN
+    raise RuntimeError("all %d smoke slots are taken by other runs (%s/realtime-nginx-bench-smoke-*.lock)"
+                       % (SMOKE_SLOTS, lock_dir))
 
 
 def sh(cmd, *, timeout: float = 120, check: bool = True, **kw) -> subprocess.CompletedProcess:

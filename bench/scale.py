@@ -13,7 +13,7 @@
 
 The containers use the bench container's image and flags (container.py). The
 hosts share the host network, so each listens on a port of its own:
-port_base + 200 + host index (19200-19299 in a full run, 19700-19799 in a
+port_base + 200 + host index (19200-19299 in a full run, 20200-20299 and up in a
 smoke run); the upstreams' port is never listened on (nginx -t does not
 connect).
 """

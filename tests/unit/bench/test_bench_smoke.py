@@ -7,9 +7,10 @@ come from the results: changing a value in the results changes the page. They
 need neither Docker nor a run. The committed page's own figures are
 docs/performance/results.json (test_committed_page.py).
 
-``python -m bench run --smoke`` provisions its own container
-(realtime-bench-smoke, ports 19500-19999, so it never collides with a full
-``make bench`` or with molecule's rtn-* hosts), runs every measurement with
+``python -m bench run --smoke`` provisions its own container in a slot free
+at run time (realtime-bench-smoke-N, ports from 20000 + 500 N, held under a
+lock while it runs, so it never collides with a full ``make bench``, with
+molecule's rtn-* hosts or with another checkout's smoke run), runs every measurement with
 tiny counts and writes JSON, plots and a page into tmp_path. The smoke tests
 check the harness works and its JSON has the expected keys with sane values;
 they assert no timings beyond generous sanity bounds. They need a Docker
@@ -31,7 +32,7 @@ REPO = pathlib.Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(REPO))
 
 from bench import diagnostics, facts, goals, report  # noqa: E402
-from bench.container import IMAGE, SMOKE_NAME, Container, docker_answers  # noqa: E402
+from bench.container import IMAGE, SMOKE_NAME, Container, docker_answers, take_smoke_slot  # noqa: E402
 
 RECORDED = pathlib.Path(__file__).with_name("recorded_results.json")
 
@@ -266,9 +267,24 @@ def smoke(tmp_path_factory):
 
 
 def test_container_removed(smoke):
+    name = smoke[0]["settings"]["name"]
+    assert re.match(r"^%s-\d$" % re.escape(SMOKE_NAME), name), name
     done = subprocess.run(["docker", "ps", "-a", "--format", "{{.Names}}"], capture_output=True, text=True,
                           timeout=30, check=True)
-    assert not [n for n in done.stdout.split() if n == SMOKE_NAME or n.startswith(SMOKE_NAME + "-scale-")]
+    assert not [n for n in done.stdout.split() if n == name or n.startswith(name + "-scale-")]
+
+
+def test_smoke_slots_are_never_shared(tmp_path):
+    first = take_smoke_slot(str(tmp_path))
+    second = take_smoke_slot(str(tmp_path))
+    try:
+        assert first[1] != second[1] and abs(first[2] - second[2]) >= 500
+    finally:
+        first[0].close()
+    third = take_smoke_slot(str(tmp_path))  # the first slot, free again
+    assert third[1:] == first[1:]
+    second[0].close()
+    third[0].close()
 
 
 def test_machine_and_converge(smoke):
