@@ -163,7 +163,7 @@ def record_problems(record: dict, *, host: str, scheme: str, websocket: bool = F
 
 # The role's `realtime` access log format (templates/nginx.conf.j2).
 _ACCESS = re.compile(r'^(?P<addr>\S+) \[(?P<time>[^\]]+)\] "(?P<method>\S+) (?P<uri>\S+) (?P<protocol>[^"]+)" '
-                     r'(?P<status>\d+) (?P<bytes>\d+) .* conn=(?P<conn>\d+) reqs=\d+ host=(?P<host>\S*)$')
+                     r'(?P<status>\d+) (?P<bytes>\d+) rt=(?P<seconds>[\d.]+) .* conn=(?P<conn>\d+) reqs=(?P<reqs>\d+) host=(?P<host>\S*)$')
 
 
 @dataclass
@@ -171,7 +171,9 @@ class AccessLine:
     uri: str
     protocol: str  # HTTP/1.1, HTTP/2.0, HTTP/3.0
     status: int
-    conn: int
+    conn: int  # $connection: one per HTTP/2 connection, but one per stream over HTTP/3
+    reqs: int  # $connection_requests: counts the requests of one HTTP/2 or HTTP/3 (QUIC) connection
+    seconds: float  # $request_time: how long the request (a stream, a socket) was open
 
 
 def access_lines(text: str) -> list:
@@ -180,7 +182,8 @@ def access_lines(text: str) -> list:
     for line in text.splitlines():
         match = _ACCESS.match(line)
         if match:
-            out.append(AccessLine(match["uri"], match["protocol"], int(match["status"]), int(match["conn"])))
+            out.append(AccessLine(match["uri"], match["protocol"], int(match["status"]), int(match["conn"]),
+                                  int(match["reqs"]), float(match["seconds"])))
     return out
 
 
@@ -240,14 +243,15 @@ def curl(url: str, *, http2: bool = False, cafile: Optional[str] = None, headers
         argv += ["--cacert", cafile]
     for name, value in (headers or {}).items():
         argv += ["--header", "%s: %s" % (name, value)]
-    return subprocess.Popen(argv + [url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Bytes: text mode would turn the CRs of an event stream into newlines.
+    return subprocess.Popen(argv + [url], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def curl_answer(process: subprocess.Popen) -> CurlAnswer:
     """What a curl() process got: status, HTTP version, body, and an event stream's events."""
     out, err = process.communicate(timeout=60)
-    body, _, trailer = out.rpartition("\n")
-    answer = CurlAnswer(body=body, error=err.strip())
+    body, _, trailer = out.decode(errors="replace").rpartition("\n")
+    answer = CurlAnswer(body=body, error=err.decode(errors="replace").strip())
     status, _, version = trailer.partition(" ")
     answer.status, answer.http_version = int(status or 0), version
     parser = SseParser()

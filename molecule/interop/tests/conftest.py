@@ -25,7 +25,8 @@ from realtime_testkit.collection import REPO_ROOT
 from realtime_testkit.fixtures import inventory_host_fixture, variables_fixture
 from realtime_testkit.interop import Cell, Results, ensure_tools, start_servers, stop_servers, versions
 from matrix import NOT_APPLICABLE
-from traffic import traffic  # noqa: F401  # pylint: disable=unused-import  # the matrix's traffic, for every test file
+from behaviours import behaviours  # noqa: F401  # pylint: disable=unused-import  # for test_websocket.py, test_sse.py
+from traffic import access_logs, traffic  # noqa: F401  # pylint: disable=unused-import  # the matrix's traffic, for every test file
 
 debian12 = inventory_host_fixture("rtn-interop-debian12")
 debian13 = inventory_host_fixture("rtn-interop-debian13")
@@ -33,6 +34,11 @@ debian12_variables = variables_fixture("debian12")
 debian13_variables = variables_fixture("debian13")
 
 RESULTS = REPO_ROOT / "build" / "interop" / "results.json"
+STARTED = []
+
+
+def pytest_sessionstart(session):  # pylint: disable=unused-argument
+    STARTED.append(time.monotonic())
 
 
 @pytest.fixture(scope="session")
@@ -97,9 +103,8 @@ def results(tools, debian12, debian13):
     """The cells of this run, written to build/interop/results.json when the session ends, with the
     combinations that cannot work (matrix.NOT_APPLICABLE) and the versions of everything that took part."""
     collected = Results()
-    started = time.monotonic()
     yield collected
     for server, client, target, check, reason in NOT_APPLICABLE:
         collected.add(Cell(server, client, target, check, "n/a", reason))
     collected.versions.update(versions(tools, {"Debian 12": debian12, "Debian 13": debian13}))
-    collected.write(str(RESULTS), seconds=time.monotonic() - started)
+    collected.write(str(RESULTS), seconds=time.monotonic() - STARTED[0])

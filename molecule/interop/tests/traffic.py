@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from matrix import CELLS, ORIGIN, SERVERS, page_tag
 from realtime_testkit.collection import REPO_ROOT
+from realtime_testkit.hosts import log_offset, log_since
 from realtime_testkit.interop import HOP_BY_HOP_SENT, access_lines, curl, curl_answer, node_clients, socketio_session
 
 FOREIGN_ORIGIN = "https://app.example.test"  # no location of the scenario checks Origin: it must pass as sent
@@ -85,7 +86,19 @@ def _run_browser(browser, origins):
 
 
 @pytest.fixture(scope="session")
-def traffic(servers, origins, cafile, tools, browser, debian12, debian13):  # pylint: disable=unused-argument
+def access_logs(debian12, debian13):
+    """A function that reads what both hosts' nginx logged since the session started: {host name: [AccessLine]}."""
+    hosts = {"debian12": debian12, "debian13": debian13}
+    offsets = {name: log_offset(host, ACCESS_LOG) for name, host in hosts.items()}
+
+    def read():
+        time.sleep(1)  # nginx logs a request when it ends; the last sockets closed just now
+        return {name: access_lines(log_since(host, offsets[name], ACCESS_LOG)) for name, host in hosts.items()}
+    return read
+
+
+@pytest.fixture(scope="session")
+def traffic(servers, origins, cafile, tools, browser, access_logs):  # pylint: disable=unused-argument
     """Every cell's answers, by client, and what nginx logged on each host afterwards."""
     by_client = {}
     for cell in CELLS:
@@ -101,7 +114,4 @@ def traffic(servers, origins, cafile, tools, browser, debian12, debian13):  # py
         answers = {"chromium": _run_browser(browser, origins)}  # Playwright's sync API stays on this thread
         for name, job in jobs.items():
             answers[name] = job.result()
-    time.sleep(1)  # nginx writes a request's line when it ends; the last sockets closed just now
-    logs = {name: access_lines(host.file(ACCESS_LOG).content_string)
-            for name, host in (("debian12", debian12), ("debian13", debian13))}
-    return answers, logs
+    return answers, access_logs()

@@ -111,6 +111,62 @@ async function socketIo() {
   });
 }
 
+// A WebSocket to SERVER, resolved once the server's first message (its record) arrived.
+function openSocket(server, check) {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${wsBase}/${server}/ws/?${cell(server, check)}`);
+    socket.onmessage = () => { socket.onmessage = null; resolve(socket); };
+    socket.onerror = () => reject(new Error(`no WebSocket to ${server}`));
+  });
+}
+
+function closed(socket) {
+  return new Promise((resolve) => {
+    socket.onclose = (event) => resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean });
+  });
+}
+
+// Close codes both ways: the server closes with each of FROM_SERVER (the
+// contract's close command), and the page closes with each of FROM_PAGE;
+// what the page saw of the server's closes. The server's /closes tells what
+// it received.
+window.closeCodes = async (server, fromServer, fromPage) => {
+  const seen = [];
+  for (const [code, reason] of fromServer) {
+    const socket = await openSocket(server, 'close');
+    const done = closed(socket);
+    socket.send(`close:${code}:${reason}`);
+    seen.push(await done);
+  }
+  for (const [code, reason] of fromPage) {
+    const socket = await openSocket(server, 'close');
+    const done = closed(socket);
+    socket.close(code, reason);
+    await done;
+  }
+  return seen;
+};
+
+// A socket left open, for the page to be navigated away from (the browser then closes it with 1001).
+window.openAndLeave = async (server) => { window.leftOpen = await openSocket(server, 'close'); };
+
+// How long EventSource waited before reconnecting after the server ended a
+// stream whose hello carried `retry: RETRY`: from the error event to the next hello, in ms.
+window.retryDelay = (server, retry) => new Promise((resolve) => {
+  const source = new EventSource(`/${server}/sse/?count=1&interval=50&retry=${retry}&${cell(server, `retry${retry}`)}`);
+  const hellos = [];
+  let ended = null;
+  source.addEventListener('hello', () => {
+    hellos.push(performance.now());
+    if (hellos.length === 2) {
+      source.close();
+      resolve({ delay: hellos[1] - ended });
+    }
+  });
+  source.onerror = () => { if (ended === null) ended = performance.now(); };
+  setTimeout(() => { source.close(); resolve({ delay: null, hellos: hellos.length }); }, LIMIT_MS);
+});
+
 async function main() {
   const [navigation] = performance.getEntriesByType('navigation');
   window.interop.navigation = navigation ? navigation.nextHopProtocol : null;
