@@ -29,7 +29,7 @@ export MOLECULE_NO_LOG := false
 SCENARIOS ?= failures fleet default interop probe routing pipelines platforms layers reload socketio balancing security demo
 MOLECULE_LANES ?= 4
 
-.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule bench clean
+.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule interop-report bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
@@ -39,6 +39,7 @@ help:
 	@echo "make docs       build the documentation site into build/docs (open build/docs/index.html)"
 	@echo "make matrix     ansible-test units and sanity on ansible-core 2.16 to 2.19, and a molecule scenario on 2.16"
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
+	@echo "make interop-report  docs/interop.md from the last run of the interop scenario"
 
 setup: venv nginx chromium docker images
 
@@ -99,6 +100,10 @@ matrix: setup
 # before it runs (tools/run-scenarios.sh), and no other scenario's.
 molecule: setup
 	@bash tools/run-scenarios.sh -j $(MOLECULE_LANES) $(SCENARIOS)
+
+# docs/interop.md from the last `SCENARIOS=interop make molecule` (build/interop/results.json).
+interop-report: venv
+	python tests/interop/report.py
 
 bench: setup
 	python -m bench run

@@ -197,6 +197,7 @@ class Cell:
     status: str = "pass"  # pass, fail, or n/a (the combination cannot work: reason says why)
     reason: str = ""
     host: str = ""  # the test host (nginx) that served it
+    group: str = "matrix"  # matrix (server x client x version), behaviour (one protocol promise), or n/a
 
 
 @dataclass

@@ -27,19 +27,19 @@ from websockets.asyncio.client import connect
 
 # behaviour: (client, server, target). The target's host and origin are matrix.HOST and matrix.ORIGIN.
 PAIRS = {
-    "subprotocol": ("graphql-ws", "node", "http/1.1"),
-    "permessage-deflate": ("python websockets", "aiohttp", "http/1.1 tls"),
-    "close codes": ("chromium", "go", "http/1.1"),
-    "ping/pong past read_timeout": ("node ws", "channels", "http/1.1"),
-    "16 MiB message": ("python websockets", "go", "http/1.1"),
-    "fragmented message": ("node ws", "starlette", "http/1.1"),
-    "Last-Event-ID on reconnect": ("node eventsource", "node", "http/1.1"),
-    "retry honoured": ("chromium", "starlette", "http/2"),
-    "comment heartbeats past read_timeout": ("httpx", "channels", "http/1.1"),
-    "CRLF and CR line endings": ("node eventsource", "go", "http/1.1"),
-    "1 MiB event": ("aioquic", "aiohttp", "http/3"),
-    "100 streams on one HTTP/2 connection": ("httpx", "node", "http/2"),
-    "100 streams on one HTTP/3 connection": ("aioquic", "go", "http/3"),
+    "WebSocket: subprotocol": ("graphql-ws", "node", "http/1.1"),
+    "WebSocket: permessage-deflate": ("python websockets", "aiohttp", "http/1.1 tls"),
+    "WebSocket: close codes and reasons, both ways": ("chromium", "go", "http/1.1"),
+    "WebSocket: pings keep an idle socket past read_timeout": ("node ws", "channels", "http/1.1"),
+    "WebSocket: a 16 MiB message": ("python websockets", "go", "http/1.1"),
+    "WebSocket: a fragmented message": ("node ws", "starlette", "http/1.1"),
+    "SSE: Last-Event-ID on reconnect": ("node eventsource", "node", "http/1.1"),
+    "SSE: retry honoured by the browser": ("chromium", "starlette", "http/2"),
+    "SSE: comment heartbeats keep a quiet stream past read_timeout": ("httpx", "channels", "http/1.1"),
+    "SSE: CRLF and CR line endings": ("node eventsource", "go", "http/1.1"),
+    "SSE: a 1 MiB event": ("aioquic", "aiohttp", "http/3"),
+    "SSE: 100 streams on one HTTP/2 connection": ("httpx", "node", "http/2"),
+    "SSE: 100 streams on one HTTP/3 connection": ("aioquic", "go", "http/3"),
 }
 IDLE_MS = 8000  # longer than the /idle/ locations' read_timeout (5 s, molecule.yml)
 SIXTEEN_MIB = os.urandom(16 * 1024 * 1024)
@@ -179,6 +179,6 @@ def recorded(results, behaviour):
     try:
         yield
     except AssertionError as exc:
-        results.add(Cell(server, client, target, behaviour, "fail", str(exc)[:500], HOST[target]))
+        results.add(Cell(server, client, target, behaviour, "fail", str(exc)[:500], HOST[target], "behaviour"))
         raise
-    results.add(Cell(server, client, target, behaviour, "pass", "", HOST[target]))
+    results.add(Cell(server, client, target, behaviour, "pass", "", HOST[target], "behaviour"))

@@ -105,6 +105,6 @@ def results(tools, debian12, debian13):
     collected = Results()
     yield collected
     for server, client, target, check, reason in NOT_APPLICABLE:
-        collected.add(Cell(server, client, target, check, "n/a", reason))
+        collected.add(Cell(server, client, target, check, "n/a", reason, group="n/a"))
     collected.versions.update(versions(tools, {"Debian 12": debian12, "Debian 13": debian13}))
     collected.write(str(RESULTS), seconds=time.monotonic() - STARTED[0])

@@ -16,6 +16,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 SERVERS = ("aiohttp", "starlette", "channels", "node", "go")
+# What a cell of each check proves, as the results name it.
+CHECK_NAMES = {"request": "Plain request: headers", "sse": "SSE: headers, 3 events",
+               "websocket": "WebSocket: headers, subprotocol, echo",
+               "socketio": "Socket.IO: headers, polling, upgrade, echo"}
 # What nginx logs as the request's protocol on each target.
 PROTOCOL = {"http/1.1": "HTTP/1.1", "http/1.1 tls": "HTTP/1.1", "http/2": "HTTP/2.0", "http/3": "HTTP/3.0"}
 HOST = {"http/1.1": "debian12", "http/1.1 tls": "debian12", "http/2": "debian12", "http/3": "debian13"}
@@ -55,6 +59,9 @@ NOT_APPLICABLE = (
     ("*", "node eventsource", "http/2", "sse", "Node's fetch (undici), which eventsource uses, speaks HTTP/1.1 unless "
                                                "given a dispatcher with allowH2"),
     ("*", "node ws", "http/2", "websocket", NO_WEBSOCKET_OVER_H2),
+    ("*", "*", "*", "no hop-by-hop header: those that Connection names",
+     "nginx forwards a header that the client's Connection header names (RFC 9110 7.6.1 says to drop it): no "
+     "directive drops names it does not know in advance. The fixed hop-by-hop headers are dropped (every cell)"),
     ("socket.io", "python-socketio", "http/2", "socketio", "python-socketio's HTTP client (aiohttp) speaks HTTP/1.1 only"),
     ("socket.io", "node socket.io-client", "http/2", "socketio", "engine.io-client's Node transports speak HTTP/1.1 "
                                                                  "only"),

@@ -13,7 +13,7 @@ from realtime_testkit.interop import Cell
 def test_last_event_id_on_reconnect(behaviours, results):
     answers, _ = behaviours
     got = answers["reconnect"]
-    with recorded(results, "Last-Event-ID on reconnect"):
+    with recorded(results, "SSE: Last-Event-ID on reconnect"):
         assert [event["id"] for event in got["events"]] == ["1", "2", "3", "4", "5", "6"], got
         sent = [hello["record"]["headers"].get("last-event-id") for hello in got["hellos"]]
         assert sent == [None, "2", "4"], sent
@@ -22,7 +22,7 @@ def test_last_event_id_on_reconnect(behaviours, results):
 def test_retry_is_honoured_by_the_browser(behaviours, results):
     answers, _ = behaviours
     delays = answers["retry delays"]
-    with recorded(results, "retry honoured"):
+    with recorded(results, "SSE: retry honoured by the browser"):
         assert answers["retry page"] == "h2"
         short, long = (delays[ms]["delay"] for ms in RETRIES)
         assert short is not None and long is not None, delays
@@ -34,7 +34,7 @@ def test_retry_is_honoured_by_the_browser(behaviours, results):
 def test_comment_heartbeats_keep_a_quiet_stream_open_past_read_timeout(behaviours, results):
     answers, logs = behaviours
     beating, silent = answers["heartbeat"], answers["no heartbeat"]
-    with recorded(results, "comment heartbeats past read_timeout"):
+    with recorded(results, "SSE: comment heartbeats keep a quiet stream past read_timeout"):
         assert not isinstance(beating, BaseException), repr(beating)
         assert [event.id for event in beating.events] == [None, "1"], beating
         assert beating.comments >= IDLE_MS // 1000 - 2, beating
@@ -46,7 +46,7 @@ def test_comment_heartbeats_keep_a_quiet_stream_open_past_read_timeout(behaviour
 
 def test_crlf_and_cr_line_endings(behaviours, results):
     answers, _ = behaviours
-    with recorded(results, "CRLF and CR line endings"):
+    with recorded(results, "SSE: CRLF and CR line endings"):
         for eol in ("crlf", "cr"):
             got = answers[eol]
             assert [event["id"] for event in got["events"]] == ["1", "2", "3"], (eol, got)
@@ -55,16 +55,16 @@ def test_crlf_and_cr_line_endings(behaviours, results):
         assert raw.status == 200 and "\r" in raw.body and "\n" not in raw.body, repr(raw.body[:200])
     # Recorded, not asserted: a client's own limit, which nginx has no part in (its bytes are above).
     ids = [event["id"] for event in answers["cr end"]["events"]]
-    results.add(Cell("go", "node eventsource", "http/1.1", "CR line endings: an event that ends the stream",
+    results.add(Cell("go", "node eventsource", "http/1.1", "SSE: CR line endings, an event that ends the stream",
                      "pass" if ids == ["1", "2", "3"] else "n/a",
                      "" if ids == ["1", "2", "3"] else "Node's eventsource misses the last event when a lone CR ends "
-                     "the stream (it waits for an LF that may follow); Chromium delivers it", "debian12"))
+                     "the stream (it waits for an LF that may follow); Chromium delivers it", "debian12", "behaviour"))
 
 
 def test_a_1_mib_event(behaviours, results):
     answers, _ = behaviours
     got = answers["1 MiB"]
-    with recorded(results, "1 MiB event"):
+    with recorded(results, "SSE: a 1 MiB event"):
         assert got["status"] == 200, got["status"]
         event = [event for event in got["events"] if event["id"] == "1"]
         assert event and len(json.loads(event[0]["data"])["pad"]) == 1024 * 1024, [
@@ -74,7 +74,7 @@ def test_a_1_mib_event(behaviours, results):
 def test_100_streams_share_one_http2_connection(behaviours, results):
     answers, logs = behaviours
     got = answers["h2 streams"]
-    with recorded(results, "100 streams on one HTTP/2 connection"):
+    with recorded(results, "SSE: 100 streams on one HTTP/2 connection"):
         assert not isinstance(got, BaseException), repr(got)
         assert got == [("HTTP/2", 200, 3)] * STREAMS, got
         lines = [line for line in logs["debian12"] if "cell=behaviour-h2-" in line.uri]
@@ -85,7 +85,7 @@ def test_100_streams_share_one_http2_connection(behaviours, results):
 def test_100_streams_share_one_http3_connection(behaviours, results):
     answers, logs = behaviours
     got = answers["h3 streams"]
-    with recorded(results, "100 streams on one HTTP/3 connection"):
+    with recorded(results, "SSE: 100 streams on one HTTP/3 connection"):
         assert [(answer["status"], [event["id"] for event in answer["events"]]) for answer in got] == [
             (200, [None, "1", "2", "3"])] * STREAMS, got[:2]
         lines = [line for line in logs["debian13"] if "cell=behaviour-h3-" in line.uri]

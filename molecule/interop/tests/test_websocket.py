@@ -11,7 +11,7 @@ from behaviours import IDLE_MS, PAGE_CLOSES, SERVER_CLOSES, SIXTEEN_MIB, recorde
 def test_subprotocol_negotiated_by_graphql_ws(behaviours, results):
     answers, _ = behaviours
     got = answers["subprotocol"]
-    with recorded(results, "subprotocol"):
+    with recorded(results, "WebSocket: subprotocol"):
         assert got.get("subprotocol") == "graphql-transport-ws", got
         handshake = got["handshake"]
         assert handshake["headers"]["sec-websocket-protocol"] == "graphql-transport-ws", handshake
@@ -22,7 +22,7 @@ def test_subprotocol_negotiated_by_graphql_ws(behaviours, results):
 def test_permessage_deflate_negotiated_between_client_and_backend(behaviours, results):
     answers, _ = behaviours
     got = answers["deflate"]
-    with recorded(results, "permessage-deflate"):
+    with recorded(results, "WebSocket: permessage-deflate"):
         assert not isinstance(got, BaseException), repr(got)
         # The client offered it through nginx, aiohttp answered it, and the client got that answer.
         assert "permessage-deflate" in got["hello"]["headers"]["sec-websocket-extensions"], got["hello"]
@@ -33,7 +33,7 @@ def test_permessage_deflate_negotiated_between_client_and_backend(behaviours, re
 
 def test_close_codes_and_reasons_arrive_both_ways(behaviours, results):
     answers, _ = behaviours
-    with recorded(results, "close codes"):
+    with recorded(results, "WebSocket: close codes and reasons, both ways"):
         seen = [(close["code"], close["reason"]) for close in answers["closes seen"]]
         assert seen == [tuple(close) for close in SERVER_CLOSES], answers["closes seen"]
         received = [(close["code"], close["reason"]) for close in answers["closes received"]]
@@ -45,7 +45,7 @@ def test_close_codes_and_reasons_arrive_both_ways(behaviours, results):
 
 def test_pings_keep_an_idle_socket_open_past_read_timeout(behaviours, results):
     answers, logs = behaviours
-    with recorded(results, "ping/pong past read_timeout"):
+    with recorded(results, "WebSocket: pings keep an idle socket past read_timeout"):
         pinged, silent = answers["ping"], answers["no ping"]
         assert pinged["pongs"] >= IDLE_MS // 1000 - 2, pinged
         assert pinged["echoes"] == ["hello"] and pinged["close"]["code"] == 1000, pinged
@@ -58,7 +58,7 @@ def test_pings_keep_an_idle_socket_open_past_read_timeout(behaviours, results):
 def test_a_16_mib_message_comes_back_whole(behaviours, results):
     answers, _ = behaviours
     got = answers["16 MiB"]
-    with recorded(results, "16 MiB message"):
+    with recorded(results, "WebSocket: a 16 MiB message"):
         assert not isinstance(got, BaseException), repr(got)
         assert got["echo"] == got["sent"] == len(SIXTEEN_MIB) and got["same"], got
 
@@ -66,6 +66,6 @@ def test_a_16_mib_message_comes_back_whole(behaviours, results):
 def test_a_fragmented_message_arrives_as_one(behaviours, results):
     answers, _ = behaviours
     got = answers["fragmented"]
-    with recorded(results, "fragmented message"):
+    with recorded(results, "WebSocket: a fragmented message"):
         assert got["echoes"] == ["frag-a frag-b frag-c"], got
         assert got["close"]["code"] == 1000, got
