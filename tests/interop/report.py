@@ -33,6 +33,18 @@ SERVER_NAMES = {"aiohttp": "aiohttp", "starlette": "Starlette (uvicorn, sse-star
 MARK = {"pass": "pass", "fail": "**FAIL**", "n/a": "n/a"}
 
 
+def _row(*values):
+    return "| " + " | ".join(values) + " |"
+
+
+def _version(cell):
+    return VERSION_NAMES.get(cell["http_version"], cell["http_version"])
+
+
+def _server(cell):
+    return SERVER_NAMES.get(cell["server"], cell["server"])
+
+
 def _rank(value, known):
     return known.index(value) if value in known else len(known)
 
@@ -51,12 +63,11 @@ def _matrix(cells, check):
     columns = sorted({(cell["client"], cell["http_version"]) for cell in mine},
                      key=lambda c: (_rank(c[0], CLIENTS), c[0], _rank(c[1], VERSIONS), c[1]))
     status = {(cell["server"], cell["client"], cell["http_version"]): cell["status"] for cell in mine}
-    lines = ["| server | " + " | ".join("%s %s" % (client, VERSION_NAMES.get(version, version))
-                                       for client, version in columns) + " |",
-             "| --- |" + " --- |" * len(columns)]
+    lines = [_row("server", *("%s %s" % (client, VERSION_NAMES.get(version, version)) for client, version in columns)),
+             _row(*["---"] * (len(columns) + 1))]
     for server in _order([cell["server"] for cell in mine], SERVERS):
-        lines.append("| %s | " % SERVER_NAMES.get(server, server) + " | ".join(
-            MARK.get(status.get((server, client, version)), "") for client, version in columns) + " |")
+        lines.append(_row(SERVER_NAMES.get(server, server),
+                          *(MARK.get(status.get((server, client, version)), "") for client, version in columns)))
     return lines
 
 
@@ -66,8 +77,7 @@ def _failures(cells):
         return []
     lines = ["## Failed cells", "", "| server | client | HTTP version | check | what was wrong |",
              "| --- | --- | --- | --- | --- |"]
-    lines += ["| %s | %s | %s | %s | %s |" % (cell["server"], cell["client"], VERSION_NAMES.get(
-        cell["http_version"], cell["http_version"]), cell["check"], cell["reason"].replace("|", "\\|"))
+    lines += [_row(cell["server"], cell["client"], _version(cell), cell["check"], cell["reason"].replace("|", "\\|"))
               for cell in failed]
     return lines + [""]
 
@@ -112,24 +122,19 @@ def markdown(results: dict) -> str:
     out += ["## What the protocols promise", "",
             "Each promise through the role's locations, with a client and a server of its own:", "",
             "| promise | client | server | HTTP version | result |", "| --- | --- | --- | --- | --- |"]
-    out += ["| %s | %s | %s | %s | %s |" % (cell["check"], cell["client"], SERVER_NAMES.get(cell["server"], cell["server"]),
-                                           VERSION_NAMES.get(cell["http_version"], cell["http_version"]),
-                                           MARK[cell["status"]])
+    out += [_row(cell["check"], cell["client"], _server(cell), _version(cell), MARK[cell["status"]])
             for cell in sorted(behaviours, key=lambda cell: (_check_rank(cell["check"]), cell["status"] == "n/a"))]
     out += ["", "## What cannot work, and known limits", "", "| server | client | HTTP version | check | why |",
             "| --- | --- | --- | --- | --- |"]
-    out += ["| %s | %s | %s | %s | %s |" % (SERVER_NAMES.get(cell["server"], cell["server"]),
-                                           "any" if cell["client"] == "*" else cell["client"],
-                                           VERSION_NAMES.get(cell["http_version"], cell["http_version"]),
-                                           "any" if cell["check"] == "*" else cell["check"], cell["reason"])
-            for cell in not_applicable]
+    out += [_row(_server(cell), "any" if cell["client"] == "*" else cell["client"], _version(cell),
+                 "any" if cell["check"] == "*" else cell["check"], cell["reason"]) for cell in not_applicable]
     out += ["", "## Running it", "",
             "`SCENARIOS=interop make molecule` runs the scenario (about %s; `tools/ensure-interop.sh` installs"
             % "4 minutes",
             "the servers and clients on the controller the first time, in about a minute). `make interop-report`",
             "then renders this page from the run's `build/interop/results.json`.",
             "", "## Versions", "", "| software | version |", "| --- | --- |"]
-    out += ["| %s | %s |" % item for item in results["versions"].items()]
+    out += [_row(*item) for item in results["versions"].items()]
     return "\n".join(out) + "\n"
 
 

@@ -149,8 +149,8 @@ def record_problems(record: dict, *, host: str, scheme: str, websocket: bool = F
     expect("x-real-ip", client_address)
     expect("x-forwarded-proto", scheme)
     expect("origin", origin)
-    leaked = sorted(name for name in HOP_BY_HOP if name in headers and not (websocket and name in ("connection",
-                                                                                                 "upgrade")))
+    upgrade = ("connection", "upgrade") if websocket else ()
+    leaked = sorted(name for name in HOP_BY_HOP if name in headers and name not in upgrade)
     if leaked:
         problems.append("hop-by-hop headers reached the server: %s" % ", ".join(
             "%s: %s" % (name, headers[name]) for name in leaked))
@@ -251,9 +251,9 @@ def curl(url: str, *, http2: bool = False, cafile: Optional[str] = None, headers
 def curl_answer(process: subprocess.Popen) -> CurlAnswer:
     """What a curl() process got: status, HTTP version, body, and an event stream's events."""
     out, err = process.communicate(timeout=60)
-    body, _, trailer = out.decode(errors="replace").rpartition("\n")
+    body, unused, trailer = out.decode(errors="replace").rpartition("\n")
     answer = CurlAnswer(body=body, error=err.decode(errors="replace").strip())
-    status, _, version = trailer.partition(" ")
+    status, unused, version = trailer.partition(" ")
     answer.status, answer.http_version = int(status or 0), version
     parser = SseParser()
     for line in body.replace("\r\n", "\n").replace("\r", "\n").split("\n") + [""]:

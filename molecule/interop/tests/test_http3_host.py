@@ -15,7 +15,7 @@ from matrix import Cell
 
 
 def test_chromium_over_http3_reaches_aiohttp_with_the_host_and_its_port(traffic, origins):
-    answers, _ = traffic
+    answers = traffic[0]
     page = answers["chromium"]["http/3"]
     assert page["navigation"] == "h3", page["navigation"]
     got = page["results"]["aiohttp"]
@@ -26,7 +26,7 @@ def test_chromium_over_http3_reaches_aiohttp_with_the_host_and_its_port(traffic,
 
 
 def test_the_http3_library_client_reaches_aiohttp_with_the_host_and_its_port(traffic, origins):
-    answers, _ = traffic
+    answers = traffic[0]
     got = answers["aioquic"][Cell("aiohttp", "aioquic", "http/3", "request")]
     assert got["status"] == 200, got
     assert json.loads(got["body"])["headers"]["host"] == origins["http/3"].split("//")[1]

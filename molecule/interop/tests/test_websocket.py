@@ -9,7 +9,7 @@ from behaviours import IDLE_MS, PAGE_CLOSES, SERVER_CLOSES, SIXTEEN_MIB, recorde
 
 
 def test_subprotocol_negotiated_by_graphql_ws(behaviours, results):
-    answers, _ = behaviours
+    answers = behaviours[0]
     got = answers["subprotocol"]
     with recorded(results, "WebSocket: subprotocol"):
         assert got.get("subprotocol") == "graphql-transport-ws", got
@@ -20,7 +20,7 @@ def test_subprotocol_negotiated_by_graphql_ws(behaviours, results):
 
 
 def test_permessage_deflate_negotiated_between_client_and_backend(behaviours, results):
-    answers, _ = behaviours
+    answers = behaviours[0]
     got = answers["deflate"]
     with recorded(results, "WebSocket: permessage-deflate"):
         assert not isinstance(got, BaseException), repr(got)
@@ -32,7 +32,7 @@ def test_permessage_deflate_negotiated_between_client_and_backend(behaviours, re
 
 
 def test_close_codes_and_reasons_arrive_both_ways(behaviours, results):
-    answers, _ = behaviours
+    answers = behaviours[0]
     with recorded(results, "WebSocket: close codes and reasons, both ways"):
         seen = [(close["code"], close["reason"]) for close in answers["closes seen"]]
         assert seen == [tuple(close) for close in SERVER_CLOSES], answers["closes seen"]
@@ -56,7 +56,7 @@ def test_pings_keep_an_idle_socket_open_past_read_timeout(behaviours, results):
 
 
 def test_a_16_mib_message_comes_back_whole(behaviours, results):
-    answers, _ = behaviours
+    answers = behaviours[0]
     got = answers["16 MiB"]
     with recorded(results, "WebSocket: a 16 MiB message"):
         assert not isinstance(got, BaseException), repr(got)
@@ -64,7 +64,7 @@ def test_a_16_mib_message_comes_back_whole(behaviours, results):
 
 
 def test_a_fragmented_message_arrives_as_one(behaviours, results):
-    answers, _ = behaviours
+    answers = behaviours[0]
     got = answers["fragmented"]
     with recorded(results, "WebSocket: a fragmented message"):
         assert got["echoes"] == ["frag-a frag-b frag-c"], got
