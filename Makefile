@@ -23,12 +23,13 @@ export MOLECULE_NO_LOG := false
 # streams, so four share two cores. The lanes take the scenarios from one queue in this
 # order, the longest first (failures takes 8 to 13 minutes, fleet about 6, the others 2 to
 # 5), so they end close together; demo_browser, whose browser test times events to 100 ms,
-# goes last, when fewer lanes are busy. oldest_core runs in `make matrix`. demo_browser is
+# goes last, when fewer lanes are busy. interop (servers x clients x HTTP versions, with its
+# servers on the controller) takes about 4. oldest_core runs in `make matrix`. demo_browser is
 # the demo with its browser test on ports of its own, so a running `make demo` stays up.
-SCENARIOS ?= failures fleet default probe routing pipelines platforms layers reload socketio balancing security demo_browser
+SCENARIOS ?= failures fleet default interop probe routing pipelines platforms layers reload socketio balancing security demo_browser
 MOLECULE_LANES ?= 4
 
-.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule bench clean
+.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule interop-report bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
@@ -38,6 +39,7 @@ help:
 	@echo "make docs       build the documentation site into build/docs (open build/docs/index.html)"
 	@echo "make matrix     ansible-test units and sanity on ansible-core 2.16 to 2.19, and a molecule scenario on 2.16"
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
+	@echo "make interop-report  docs/interop.md from the last run of the interop scenario"
 
 setup: venv nginx chromium docker images
 
@@ -98,6 +100,10 @@ matrix: setup
 # before it runs (tools/run-scenarios.sh), and no other scenario's.
 molecule: setup
 	@bash tools/run-scenarios.sh -j $(MOLECULE_LANES) $(SCENARIOS)
+
+# docs/interop.md from the last `SCENARIOS=interop make molecule` (build/interop/results.json).
+interop-report: venv
+	python tests/interop/report.py
 
 bench: setup
 	python -m bench run

@@ -17,9 +17,10 @@ tarball="$(ls "$work"/realtime-nginx-*.tar.gz)"
 # Developer-only paths (galaxy.yml build_ignore) must not ship: the toolchain
 # and its configuration, the benchmarks and their plots (make bench
 # regenerates them), the molecule scenarios (they need tools/ to build their
-# images and the checkout's test kit), build output and caches.
+# images and the checkout's test kit) and the interop scenario's servers and figures, build
+# output and caches.
 leaked="$(tar -tzf "$tarball" | sed 's|^\./||' | grep -E \
-    '^(bench|tools|\.ci|\.config|build|molecule|docs/performance|docs/demo[a-z-]*\.png|tests/output|tests/docs|\.nox|\.venv)(/|$)|^(noxfile\.py|requirements\.txt|Makefile|ansible\.cfg|\.ansible-lint|\.yamllint|\.gitignore)$|(^|/)(__pycache__|\.pytest_cache|\.hypothesis|\.cache|\.mypy_cache)(/|$)|\.pyc$' \
+    '^(bench|tools|\.ci|\.config|build|molecule|docs/performance|docs/demo[a-z-]*\.png|docs/interop|tests/output|tests/docs|tests/interop|\.nox|\.venv)(/|$)|^(noxfile\.py|requirements\.txt|Makefile|ansible\.cfg|\.ansible-lint|\.yamllint|\.gitignore)$|(^|/)(__pycache__|\.pytest_cache|\.hypothesis|\.cache|\.mypy_cache)(/|$)|\.pyc$' \
     || true)"
 if [ -n "$leaked" ]; then
     echo "check-collection: $(basename "$tarball") holds developer-only files (see galaxy.yml build_ignore):" >&2

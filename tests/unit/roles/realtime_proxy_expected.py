@@ -226,7 +226,8 @@ def expected_location(location, merged, site=None, location_suffix=None):
     preset = merged["realtime_proxy__location_presets"][kind]
     headers = collections.OrderedDict()
     for name, value in merged["realtime_proxy__forwarded_headers"].items():
-        headers[name.lower()] = (name, value)
+        # '""' in the vars is nginx's quoted empty value: the header is cleared.
+        headers[name.lower()] = (name, "" if value == '""' else value)
     for name, value in TYPE_HEADERS[kind].items():
         headers[name.lower()] = (name, value)
     for name, value in (location.get("proxy_headers") or {}).items():
