@@ -22,7 +22,7 @@ from typing import Optional
 from .collection import REPO_ROOT
 
 __all__ = ["HttpAnswer", "http_get", "host_python", "nginx_processes", "port_accepts", "wait_for_port",
-           "held_port", "full_backlog_port", "file_state", "log_offset", "log_since"]
+           "held_port", "full_backlog_port", "file_state", "log_offset", "log_since", "resolved"]
 
 
 @dataclass
@@ -169,3 +169,25 @@ def log_offset(host, path: str = "/var/log/nginx/error.log") -> int:
 def log_since(host, offset: int, path: str = "/var/log/nginx/error.log") -> str:
     """What was written to a log file on the host after OFFSET."""
     return host.check_output("tail -c +%d %s" % (offset + 1, shlex.quote(path)))
+
+
+@contextlib.contextmanager
+def resolved(names: dict):
+    """Resolve each host name in NAMES to its address in this process, as ``curl --resolve`` does.
+
+    For test names that no DNS knows (the acme scenario's live.acme.test):
+    every client of the test kit connects to the address and still sends the
+    name, in the URL's Host and in TLS (SNI and certificate verification).
+    Other names resolve as before.
+    """
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        key = host.decode() if isinstance(host, bytes) else host
+        return original(names.get(key, host), *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original

@@ -12,7 +12,8 @@ stream or request keeps its own record, and ``summary()`` counts them.
   multiplexed over a few HTTP/2 connections (https:// only).
 
 ``verify=False`` skips certificate checks on https:// and wss:// URLs (a
-test's self-signed certificate).
+test's self-signed certificate); an ``ssl.SSLContext`` verifies with it (a
+client that trusts one test CA alone).
 * ``request_loop(url, count=..., duration=..., concurrency=...)``: plain GETs.
 
 Stamps are wall-clock seconds (``time.time()``), so they compare directly with
@@ -420,7 +421,7 @@ async def _sse_one(session, url, rec, headers, connect_timeout, resume, resume_d
 async def hold_sse(url: str, n: int, *, duration: float, connect_timeout: float = 10.0,
                    last_event_resume: bool = False, resume_delay: float = 0.0,
                    headers: Optional[dict] = None, stop: Optional[asyncio.Event] = None,
-                   ready: Optional[asyncio.Event] = None, verify: bool = True) -> HoldResult:
+                   ready: Optional[asyncio.Event] = None, verify: bool | ssl.SSLContext = True) -> HoldResult:
     """Open N SSE streams to URL at once and read them until ``duration`` s pass (or ``stop``).
 
     Each stream records whether it opened, its events, heartbeats (comments),
@@ -432,7 +433,7 @@ async def hold_sse(url: str, n: int, *, duration: float, connect_timeout: float 
     """
     _check(n, duration)
     # Every stream needs its own connection; no reuse, and none waits for another.
-    connector = aiohttp.TCPConnector(limit=n + 1, limit_per_host=n + 1, force_close=True, ssl=bool(verify))
+    connector = aiohttp.TCPConnector(limit=n + 1, limit_per_host=n + 1, force_close=True, ssl=_aiohttp_ssl(verify))
     timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False,
                                      auto_decompress=False) as session:
@@ -516,6 +517,11 @@ async def hold_sse_h2(url: str, n: int, *, connections: int, duration: float, co
 
 
 # ---------------------------------------------------------------- WebSocket
+
+
+def _aiohttp_ssl(verify):
+    """aiohttp's ``ssl`` for VERIFY: a context as it is, else whether to check certificates."""
+    return verify if isinstance(verify, ssl.SSLContext) else bool(verify)
 
 
 def _unverified() -> ssl.SSLContext:
@@ -620,7 +626,7 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
                   connect_timeout: float = 10.0, echo_timeout: Optional[float] = None,
                   reconnect: bool = False, reconnect_delay: float = 0.0,
                   headers: Optional[dict] = None, stop: Optional[asyncio.Event] = None,
-                  ready: Optional[asyncio.Event] = None, verify: bool = True) -> HoldResult:
+                  ready: Optional[asyncio.Event] = None, verify: bool | ssl.SSLContext = True) -> HoldResult:
     """Open N WebSockets to URL and keep them talking until ``duration`` s pass (or ``stop``).
 
     Every ``ping_interval`` s each socket sends a small text message and checks
@@ -634,7 +640,10 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
     if ping_interval <= 0:
         raise ValueError("ping_interval must be > 0")
     echo_timeout = echo_timeout or max(5.0, 2 * ping_interval)
-    tls = _unverified() if not verify and url.startswith("wss://") else None
+    if isinstance(verify, ssl.SSLContext):
+        tls = verify
+    else:
+        tls = _unverified() if not verify and url.startswith("wss://") else None
     return await _hold("ws", url, n, duration, stop, ready,
                        lambda rec, deadline, gate: _ws_one(url, rec, headers, connect_timeout, ping_interval,
                                                            echo_timeout, reconnect, reconnect_delay, deadline, gate,
@@ -647,7 +656,8 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
 async def request_loop(url: str, *, count: int, duration: float, concurrency: int,
                        rate: Optional[float] = None, stop: Optional[asyncio.Event] = None,
                        timeout: float = 10.0, keepalive: bool = False,
-                       ok_statuses: range = range(200, 400)) -> RequestLoopResult:
+                       ok_statuses: range = range(200, 400),
+                       verify: bool | ssl.SSLContext = True) -> RequestLoopResult:
     """Make up to ``count`` GETs within ``duration`` s (whichever comes first, or ``stop``).
 
     ``concurrency`` requests run at a time; ``rate`` (requests/s overall) paces
@@ -665,7 +675,7 @@ async def request_loop(url: str, *, count: int, duration: float, concurrency: in
     deadline = t0 + duration
     result = RequestLoopResult(url, started, started, ok_statuses=ok_statuses)
     issued = 0
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=not keepalive)
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=not keepalive, ssl=_aiohttp_ssl(verify))
     client_timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def worker(session):
