@@ -124,6 +124,9 @@ KEY_TYPES = {
     "rsa_3072": ("rsa", "rsa_key_size", "3072"),
     "rsa_4096": ("rsa", "rsa_key_size", "4096"),
 }
+# What certbot uses when its renewal configuration leaves a setting out: it records only the values given
+# on its command line, and a renewal rewrites the file without those equal to its defaults.
+CERTBOT_DEFAULTS = {"elliptic_curve": "secp256r1", "rsa_key_size": "2048"}
 # certbot's own chatter, never part of a reason.
 NOISE = ("Saving debug log", "Ask for help or search", "See the logfile", "- - - -", "If you like Certbot",
          "Donating to", "re-run Certbot with -v")
@@ -158,6 +161,15 @@ def parse_renewal_conf(text):
     return found
 
 
+def default_key_type(version):
+    """certbot's key type when none is recorded: ECDSA from certbot 2.0 on, RSA before."""
+    try:
+        major = int(str(version).split(".")[0])
+    except ValueError:
+        major = 2
+    return "ecdsa" if major >= 2 else "rsa"
+
+
 def reasons_to_request(current, domains, key_type, directory, webroot):
     """Why the certificate recorded in CURRENT (parse_renewal_conf(), or None) does not fit; [] when it does.
 
@@ -171,10 +183,11 @@ def reasons_to_request(current, domains, key_type, directory, webroot):
     if have != want:
         reasons.append("names %s, wanted %s" % (", ".join(have) or "none", ", ".join(want)))
     kind, field, value = KEY_TYPES[key_type]
-    if current.get("key_type", "rsa") != kind or current.get(field, "2048" if kind == "rsa" else None) != value:
-        reasons.append("key %s %s, wanted %s" % (current.get("key_type", "rsa"),
-                                                 current.get("elliptic_curve") or current.get("rsa_key_size", "2048"),
-                                                 key_type))
+    have_kind = current.get("key_type", default_key_type(current.get("version")))
+    have_value = current.get(field, CERTBOT_DEFAULTS[field])
+    if have_kind != kind or have_value != value:
+        reasons.append("key %s %s, wanted %s" % (have_kind, current.get("elliptic_curve") or current.get("rsa_key_size")
+                                                 or "(certbot's default)", key_type))
     if current.get("server") != directory:
         reasons.append("directory %s, wanted %s" % (current.get("server"), directory))
         force = True
@@ -251,8 +264,9 @@ def main():
         module.exit_json(**result)
     names = ", ".join(params["domains"])
     if module.check_mode:
-        module.exit_json(changed=True, msg="Check mode: a certificate for %s would be requested from %s (%s); nothing "
-                                           "was requested" % (names, params["directory"], "; ".join(reasons)), **result)
+        result.update(changed=True, msg="Check mode: a certificate for %s would be requested from %s (%s); nothing "
+                                        "was requested" % (names, params["directory"], "; ".join(reasons)))
+        module.exit_json(**result)
     if not os.path.exists(params["certbot"]):
         module.fail_json(msg="%s is not installed, so no certificate for %s can be requested" % (params["certbot"], names),
                          **result)

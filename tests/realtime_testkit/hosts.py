@@ -39,20 +39,29 @@ class _NoProxy(urllib.request.ProxyHandler):
         super().__init__({})  # a stray HTTP_PROXY must never sit in front of the nginx under test
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the 3xx itself is the answer
+
+
 _OPENER = urllib.request.build_opener(_NoProxy())
+_NO_REDIRECT_OPENER = urllib.request.build_opener(_NoProxy(), _NoRedirect())
 # For the test hosts' self-signed certificates.
 _INSECURE_OPENER = urllib.request.build_opener(_NoProxy(), urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
 PROC_SOURCE = REPO_ROOT / "plugins" / "module_utils" / "_proc.py"
 
 
-def http_get(url: str, *, timeout: float = 10.0, headers: Optional[dict] = None, insecure: bool = False) -> HttpAnswer:
+def http_get(url: str, *, timeout: float = 10.0, headers: Optional[dict] = None, insecure: bool = False,
+             follow_redirects: bool = True) -> HttpAnswer:
     """GET URL; HTTP error statuses are answers, not exceptions. Never raises for network errors.
-    INSECURE accepts any certificate (the test hosts' self-signed ones)."""
+    INSECURE accepts any certificate (the test hosts' self-signed ones); without FOLLOW_REDIRECTS a
+    redirect is the answer (its status and Location)."""
     answer = HttpAnswer()
     started = time.monotonic()
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with (_INSECURE_OPENER if insecure else _OPENER).open(request, timeout=timeout) as response:
+        opener = _INSECURE_OPENER if insecure else _OPENER if follow_redirects else _NO_REDIRECT_OPENER
+        with opener.open(request, timeout=timeout) as response:
             answer.status = response.status
             answer.headers = {k.lower(): v for k, v in response.headers.items()}
             answer.body = response.read(1024 * 1024)
