@@ -25,10 +25,10 @@ export MOLECULE_NO_LOG := false
 # 5), so they end close together; demo, whose browser test times events to 100 ms, goes
 # last, when fewer lanes are busy. oldest_core runs in `make matrix`. demo (the demo with
 # its browser test) takes the demo's ports and container, so it replaces a running `make demo`.
-SCENARIOS ?= failures fleet default probe routing pipelines platforms layers reload socketio balancing security demo
+SCENARIOS ?= failures fleet default probe routing pipelines platforms layers reload socketio balancing acme security demo
 MOLECULE_LANES ?= 4
 
-.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule bench clean
+.PHONY: help setup venv nginx chromium pebble docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
@@ -39,7 +39,7 @@ help:
 	@echo "make matrix     ansible-test units and sanity on ansible-core 2.16 to 2.19, and a molecule scenario on 2.16"
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 
-setup: venv nginx chromium docker images
+setup: venv nginx chromium pebble docker images
 
 venv:
 	@bash tools/setup-venv.sh
@@ -50,6 +50,10 @@ nginx:
 # Debian's Chromium, for the demo's browser test (molecule/demo).
 chromium:
 	@bash tools/ensure-chromium.sh
+
+# Debian's pebble, Let's Encrypt's ACME test CA, for the acme scenario (molecule/acme).
+pebble:
+	@bash tools/ensure-pebble.sh
 
 docker:
 	@bash tools/ensure-docker.sh

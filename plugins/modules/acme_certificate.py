@@ -240,7 +240,7 @@ def main():
             domains=dict(type="list", elements="str", required=True),
             email=dict(type="str", required=True),
             directory=dict(type="str", required=True),
-            key_type=dict(type="str", default="ecdsa_p256", choices=list(KEY_TYPES)),
+            key_type=dict(type="str", default="ecdsa_p256", choices=list(KEY_TYPES), no_log=False),
             ca_bundle=dict(type="path"),
             webroot=dict(type="path", required=True),
             config_dir=dict(type="path", default="/etc/letsencrypt"),

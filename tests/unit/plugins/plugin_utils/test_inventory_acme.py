@@ -164,3 +164,15 @@ def test_a_site_is_served_over_tls_once_both_of_its_files_exist():
     assert pending[0]["tls"]["listen"] == [] and pending[1] == other
     assert sites[0]["tls"]["listen"] == [443]  # not changed in place
     assert acme_pending(sites, issued) == sites
+
+
+def test_the_spec_documents_every_directory_name_and_key_type():
+    from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_settings
+    from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import role_options
+
+    acme = role_options()["realtime_proxy_sites"]["options"]["tls"]["options"]["acme"]["options"]
+    text = " ".join(acme["directory"]["description"])
+    assert sorted(acme_settings()["directories"]) == sorted(name for name in ("letsencrypt", "letsencrypt_staging")
+                                                            if "V(%s)" % name in text)
+    assert acme["directory"]["default"] == "letsencrypt"
+    assert acme["key_type"]["default"] == "ecdsa_p256" and "ecdsa_p256" in acme["key_type"]["choices"]
