@@ -8,12 +8,5 @@ set -euo pipefail
 if command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1; then
     exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure-pebble: no apt-get; install pebble (with pebble-challtestsrv) for the acme scenario" >&2
-    exit 1
-fi
-if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pebble >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pebble >/dev/null
-fi
+bash "$(dirname "$0")/apt-install.sh" pebble
 echo "ensure-pebble: installed $(dpkg-query -W -f '${Package} ${Version}' pebble)" >&2

@@ -24,12 +24,17 @@ monotonic clock.
 ``stop`` (an ``asyncio.Event``) ends any tool early; ``ready`` (an
 ``asyncio.Event``) is set by the holders once every stream has either opened
 or failed to, so a caller can act "while N streams are open".
+
+``held_streams(...)`` does that in one block: SSE streams and WebSockets are
+open and busy inside it, a request loop can be started there, and all of
+them are stopped and their results kept when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import math
 import random
@@ -46,7 +51,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from .sse import SseParser
 
 __all__ = ["StreamRecord", "HoldResult", "RequestRecord", "RequestLoopResult", "LoadSummary",
-           "hold_sse", "hold_sse_h2", "hold_ws", "request_loop", "percentiles"]
+           "hold_sse", "hold_sse_h2", "hold_ws", "request_loop", "percentiles", "HeldStreams", "held_streams"]
 
 # Hard caps so that a typo cannot turn a test into a flood.
 MAX_STREAMS = 9000
@@ -709,3 +714,57 @@ async def request_loop(url: str, *, count: int, duration: float, concurrency: in
     result.records.sort(key=lambda r: r.started_at)
     result.ended = time.time()
     return result
+
+
+# ---------------------------------------------------------------- streams held while something happens
+
+
+@dataclass
+class HeldStreams:
+    """What held_streams() hands its block: the results are filled in when the block ends."""
+
+    sse: Optional[HoldResult] = None
+    ws: Optional[HoldResult] = None
+    requests: Optional[RequestLoopResult] = None
+    _start_requests: Optional[object] = None
+
+    def start_requests(self, url: str, **options) -> None:
+        """Start request_loop(URL, **OPTIONS) now; it stops when the block ends."""
+        self._start_requests(url, options)
+
+
+@contextlib.asynccontextmanager
+async def held_streams(sse_url: str, n_sse: int, ws_url: str, n_ws: int, *, duration: float,
+                       ready_within: float = 60.0, verify: bool | ssl.SSLContext = True, sse_options=None,
+                       ws_options=None):
+    """N_SSE streams of SSE_URL and N_WS WebSockets of WS_URL, open (or failed to open) and busy in the block.
+
+    DURATION bounds every client (hold_sse, hold_ws, request_loop); they stop
+    as soon as the block ends, and their results are then in the yielded
+    HeldStreams. SSE_OPTIONS and WS_OPTIONS go to hold_sse and hold_ws.
+    """
+    stop_streams, stop_requests = asyncio.Event(), asyncio.Event()
+    sse_ready, ws_ready = asyncio.Event(), asyncio.Event()
+    sse_task = asyncio.ensure_future(hold_sse(sse_url, n_sse, duration=duration, stop=stop_streams, ready=sse_ready,
+                                              verify=verify, **(sse_options or {})))
+    ws_task = asyncio.ensure_future(hold_ws(ws_url, n_ws, duration=duration, stop=stop_streams, ready=ws_ready,
+                                            verify=verify, **(ws_options or {})))
+    tasks = []
+    held = HeldStreams()
+
+    def start_requests(url, options):
+        options = dict({"count": int(duration * 1000), "duration": duration, "concurrency": 4, "verify": verify},
+                       **options)
+        tasks.append(asyncio.ensure_future(request_loop(url, stop=stop_requests, **options)))
+
+    held._start_requests = start_requests  # pylint: disable=protected-access
+    try:
+        await asyncio.wait_for(asyncio.gather(sse_ready.wait(), ws_ready.wait()), ready_within)
+        yield held
+    finally:
+        stop_requests.set()
+        stop_streams.set()
+        if tasks:
+            held.requests = await tasks[0]
+        held.sse = await sse_task
+        held.ws = await ws_task

@@ -20,7 +20,7 @@ import time
 import pytest
 from conftest import CERT_NAME, NAMES, assert_run_changes_nothing
 from realtime_testkit.hosts import log_offset, log_since, nginx_processes
-from realtime_testkit.load import hold_sse, hold_ws, request_loop
+from realtime_testkit.load import held_streams
 from realtime_testkit.tls import served_certificate
 
 N_SSE = 100
@@ -39,25 +39,16 @@ def _serial(pebble_root, port):
 
 async def _drive(issuing, trust_pebble, pebble_root, port, timeout):
     base = "%s:%d" % (NAMES[0], port)
-    stop_streams, stop_requests = asyncio.Event(), asyncio.Event()
-    sse_ready, ws_ready = asyncio.Event(), asyncio.Event()
-    sse_task = asyncio.ensure_future(hold_sse(
-        "https://%s/sse/renew?count=0&interval=1&heartbeat=2" % base, N_SSE, duration=HOLD_LIMIT, connect_timeout=15,
-        stop=stop_streams, ready=sse_ready, verify=trust_pebble))
-    ws_task = asyncio.ensure_future(hold_ws(
-        "wss://%s/ws/renew" % base, N_WS, duration=HOLD_LIMIT, ping_interval=1.0, connect_timeout=15,
-        stop=stop_streams, ready=ws_ready, verify=trust_pebble))
-    req_task = None
     ctx = {}
-    try:
-        await asyncio.wait_for(asyncio.gather(sse_ready.wait(), ws_ready.wait()), 90)
+    async with held_streams("https://%s/sse/renew?count=0&interval=1&heartbeat=2" % base, N_SSE,
+                            "wss://%s/ws/renew" % base, N_WS, duration=HOLD_LIMIT, ready_within=90, verify=trust_pebble,
+                            sse_options={"connect_timeout": 15}, ws_options={"ping_interval": 1.0, "connect_timeout": 15}
+                            ) as held:
         await asyncio.sleep(2.0)  # events and echoes flow before anything changes
         ctx["serial_before"] = await asyncio.to_thread(_serial, pebble_root, port)
         ctx["nginx_before"] = await asyncio.to_thread(nginx_processes, issuing)
         environment = issuing.check_output("systemctl show certbot.service -p Environment").partition("=")[2]
-        req_task = asyncio.ensure_future(request_loop(
-            "https://%s/api/renew-probe" % base, count=int(RATE * HOLD_LIMIT), duration=HOLD_LIMIT, concurrency=4,
-            rate=RATE, stop=stop_requests, timeout=10, verify=trust_pebble))
+        held.start_requests("https://%s/api/renew-probe" % base, count=int(RATE * HOLD_LIMIT), rate=RATE, timeout=10)
         await asyncio.sleep(1.0)
         ctx["certbot_log_offset"] = log_offset(issuing, CERTBOT_LOG)
         ctx["t0"] = time.time()
@@ -75,13 +66,7 @@ async def _drive(issuing, trust_pebble, pebble_root, port, timeout):
         # Until the old workers must have cut their streams, then a little longer for requests.
         await asyncio.sleep(max(0.0, ctx["t0"] + timeout + EXIT_SLACK - time.time()))
         ctx["nginx_after"] = await asyncio.to_thread(nginx_processes, issuing)
-    finally:
-        stop_requests.set()
-        stop_streams.set()
-        if req_task is not None:
-            ctx["requests"] = await req_task
-        ctx["sse"] = await sse_task
-        ctx["ws"] = await ws_task
+    ctx.update(sse=held.sse, ws=held.ws, requests=held.requests)
     return ctx
 
 
