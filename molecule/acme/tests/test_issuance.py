@@ -13,7 +13,7 @@ from realtime_testkit.sse import assert_streamed, read_sse
 from realtime_testkit.tls import handshake, served_certificate
 from realtime_testkit.ws import ws_echo
 
-WEBROOT = "/var/www/realtime_proxy_acme"
+WEBROOT = "/var/www/realtime-nginx-acme"
 
 
 def _dns_names(cert):

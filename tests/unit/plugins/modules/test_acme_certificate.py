@@ -19,7 +19,7 @@ from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme imp
 
 MODULE = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "modules" / "acme_certificate.py"
 DIRECTORY = "https://127.0.0.1:17600/dir"
-WEBROOT = "/var/www/realtime_proxy_acme"
+WEBROOT = "/var/www/realtime-nginx-acme"
 
 # As certbot 2.1 wrote it after `certonly ... --key-type ecdsa --elliptic-curve secp256r1`.
 ISSUED = """# renew_before_expiry = 30 days
@@ -37,10 +37,10 @@ key_type = ecdsa
 elliptic_curve = secp256r1
 server = https://127.0.0.1:17600/dir
 authenticator = webroot
-webroot_path = /var/www/realtime_proxy_acme,
+webroot_path = /var/www/realtime-nginx-acme,
 [[webroot_map]]
-live.acme.test = /var/www/realtime_proxy_acme
-www.acme.test = /var/www/realtime_proxy_acme
+live.acme.test = /var/www/realtime-nginx-acme
+www.acme.test = /var/www/realtime-nginx-acme
 """
 # After `certbot renew`: values equal to certbot's defaults are no longer written.
 RENEWED = ISSUED.replace("elliptic_curve = secp256r1\n", "")
