@@ -164,7 +164,7 @@ def parse_renewal_conf(text):
 def default_key_type(version):
     """certbot's key type when none is recorded: ECDSA from certbot 2.0 on, RSA before."""
     try:
-        major = int(str(version).split(".")[0])
+        major = int(str(version).split(".", maxsplit=1)[0])
     except ValueError:
         major = 2
     return "ecdsa" if major >= 2 else "rsa"

@@ -48,7 +48,8 @@ RENEWED = ISSUED.replace("elliptic_curve = secp256r1\n", "")
 # certbot 2.1's output when pebble could not fetch the challenge (stdout, stderr).
 CHALLENGE_FAILED = ("""Requesting a certificate for broken.acme.test
 
-Certbot failed to authenticate some domains (authenticator: webroot). The Certificate Authority reported these problems:
+Certbot failed to authenticate some domains (authenticator: webroot). \
+The Certificate Authority reported these problems:
   Domain: broken.acme.test
   Type:   connection
   Detail: 127.0.0.2: Fetching http://broken.acme.test:17610/.well-known/acme-challenge/x: Connection refused
@@ -56,7 +57,8 @@ Certbot failed to authenticate some domains (authenticator: webroot). The Certif
 Hint: The Certificate Authority failed to download the temporary challenge files created by Certbot.
 """, """Saving debug log to /var/log/letsencrypt/letsencrypt.log
 Some challenges have failed.
-Ask for help or search for solutions at https://community.letsencrypt.org. See the logfile /var/log/letsencrypt/letsencrypt.log or re-run Certbot with -v for more details.
+Ask for help or search for solutions at https://community.letsencrypt.org. \
+See the logfile /var/log/letsencrypt/letsencrypt.log or re-run Certbot with -v for more details.
 """)
 
 
