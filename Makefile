@@ -26,10 +26,10 @@ export MOLECULE_NO_LOG := false
 # goes last, when fewer lanes are busy. interop (servers x clients x HTTP versions, with its
 # servers on the controller) takes about 4. oldest_core runs in `make matrix`. demo_browser is
 # the demo with its browser test on ports of its own, so a running `make demo` stays up.
-SCENARIOS ?= failures fleet default interop probe routing pipelines platforms layers reload socketio balancing security demo_browser
+SCENARIOS ?= failures fleet default interop probe routing pipelines platforms layers reload socketio balancing acme security demo_browser
 MOLECULE_LANES ?= 4
 
-.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule interop-report bench clean
+.PHONY: help setup venv nginx chromium pebble docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule interop-report bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
@@ -41,7 +41,7 @@ help:
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 	@echo "make interop-report  docs/interop.md from the last run of the interop scenario"
 
-setup: venv nginx chromium docker images
+setup: venv nginx chromium pebble docker images
 
 venv:
 	@bash tools/setup-venv.sh
@@ -52,6 +52,10 @@ nginx:
 # Debian's Chromium, for the demo's browser test (molecule/demo).
 chromium:
 	@bash tools/ensure-chromium.sh
+
+# Debian's pebble, Let's Encrypt's ACME test CA, for the acme scenario (molecule/acme).
+pebble:
+	@bash tools/ensure-pebble.sh
 
 docker:
 	@bash tools/ensure-docker.sh

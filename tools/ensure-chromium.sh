@@ -12,8 +12,5 @@ if ! command -v apt-get >/dev/null 2>&1; then
     echo "ensure-chromium: no apt-get; set REALTIME_CHROMIUM to a Chromium binary for the demo's browser test" >&2
     exit 1
 fi
-if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
+bash "$(dirname "$0")/apt-install.sh" chromium
 echo "ensure-chromium: installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)" >&2

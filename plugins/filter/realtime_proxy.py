@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_pending, acme_requests
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features, site_listens
 from ansible_collections.realtime.nginx.plugins.plugin_utils._open_files import host_limit, open_files_plan
 
@@ -24,14 +25,15 @@ def realtime_proxy_nginx_errors(settings, features):
     return feature_errors(dict(settings), features)
 
 
-def realtime_proxy_files(upstreams, sites, reuseport=True):
+def realtime_proxy_files(upstreams, sites, reuseport=True, acme_issued_sites=None):
     """The configuration files the role owns, each with its template and source item.
 
     A site's entry also carries ``listens``: its plain, TLS and QUIC listeners as [listen, reuseport]
-    pairs (site_listens()).
+    pairs (site_listens()). An acme site whose certificate is not in ACME_ISSUED_SITES (the
+    realtime_proxy_acme_issued filter's mapping) has no TLS or QUIC listeners yet.
     """
     files = owned_files(list(upstreams), list(sites))
-    listens = site_listens(list(sites), bool(reuseport))
+    listens = site_listens(acme_pending(list(sites), acme_issued_sites or {}), bool(reuseport))
     for item in files:
         if "site" in item:
             item["listens"] = listens.get(item["site"]["name"], {"listen": [], "tls": [], "quic": []})
@@ -46,6 +48,16 @@ def realtime_proxy_open_files(limits, nr_open, rlimit=0, connections=0):
 def realtime_proxy_tls_files(sites):
     """The certificate and key files of sites that give PEM text, for nginx_config's secret_files."""
     return tls_material(list(sites))
+
+
+def realtime_proxy_acme_requests(sites):
+    """What certbot is asked for: one entry per present site with tls.acme (acme_requests())."""
+    return acme_requests(list(sites))
+
+
+def realtime_proxy_acme_issued(sites, existing, live_dir):
+    """{site name: {certificate, key}} of the acme sites whose certificate files are among EXISTING paths."""
+    return acme_issued(list(sites), list(existing), live_dir)
 
 
 def realtime_proxy_verify_targets(sites):
@@ -66,6 +78,8 @@ class FilterModule:
 
     def filters(self):
         return {
+            "realtime_proxy_acme_issued": realtime_proxy_acme_issued,
+            "realtime_proxy_acme_requests": realtime_proxy_acme_requests,
             "realtime_proxy_errors": realtime_proxy_errors,
             "realtime_proxy_files": realtime_proxy_files,
             "realtime_proxy_nginx_errors": realtime_proxy_nginx_errors,

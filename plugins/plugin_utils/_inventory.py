@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import AcmeChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directives import DirectiveChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import (  # pylint: disable=unused-import
     UPSTREAM_KEYS,  # noqa: F401  read from here with the other key sets
@@ -89,10 +90,11 @@ def _size_text(size):
     return str(size)
 
 
-class InventoryChecker(UpstreamChecks, DirectiveChecks):
+class InventoryChecker(UpstreamChecks, DirectiveChecks, AcmeChecks):
     """Collects every problem in one pass, so a user fixes them all at once.
 
-    The checks of realtime_proxy_upstreams are in UpstreamChecks (_inventory_upstreams)."""
+    The checks of realtime_proxy_upstreams are in UpstreamChecks (_inventory_upstreams), those of tls.acme in
+    AcmeChecks (_inventory_acme)."""
 
     def __init__(self):
         super().__init__()
@@ -195,12 +197,14 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks):
         self.listens(where + ".listen", tls.get("listen"))
         paths = [key for key in ("certificate", "certificate_key") if key in tls]
         contents = [key for key in ("certificate_content", "certificate_key_content") if key in tls]
-        if paths and contents:
+        if "acme" in tls:
+            self.acme(where + ".acme", tls["acme"], site)
+        elif paths and contents:
             self.error(where, "give either certificate and certificate_key (paths on the host) or "
                        "certificate_content and certificate_key_content (PEM text), not both")
         elif len(paths) != 2 and len(contents) != 2:
             self.error(where, "needs certificate and certificate_key (paths on the host), or "
-                       "certificate_content and certificate_key_content (PEM text)")
+                       "certificate_content and certificate_key_content (PEM text), or acme")
         for key in paths:
             value = tls[key]
             if not isinstance(value, str) or not FILE_PATH_RE.match(value) or "/../" in value + "/" or "/./" in value + "/":

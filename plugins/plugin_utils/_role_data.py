@@ -26,7 +26,13 @@ def _load(relative):
 @functools.lru_cache(maxsize=None)
 def location_presets():
     """{type: preset} from vars/main.yml, in the order the file lists them."""
-    return _load("vars/main.yml")["realtime_proxy__location_presets"]
+    return role_vars()["realtime_proxy__location_presets"]
+
+
+@functools.lru_cache(maxsize=None)
+def role_vars():
+    """The role's own variables, vars/main.yml."""
+    return _load("vars/main.yml")
 
 
 @functools.lru_cache(maxsize=None)

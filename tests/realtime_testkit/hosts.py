@@ -22,7 +22,7 @@ from typing import Optional
 from .collection import REPO_ROOT
 
 __all__ = ["HttpAnswer", "http_get", "host_python", "nginx_processes", "port_accepts", "wait_for_port",
-           "held_port", "full_backlog_port", "file_state", "log_offset", "log_since"]
+           "held_port", "full_backlog_port", "file_state", "log_offset", "log_since", "resolved"]
 
 
 @dataclass
@@ -39,20 +39,29 @@ class _NoProxy(urllib.request.ProxyHandler):
         super().__init__({})  # a stray HTTP_PROXY must never sit in front of the nginx under test
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # the 3xx itself is the answer
+
+
 _OPENER = urllib.request.build_opener(_NoProxy())
+_NO_REDIRECT_OPENER = urllib.request.build_opener(_NoProxy(), _NoRedirect())
 # For the test hosts' self-signed certificates.
 _INSECURE_OPENER = urllib.request.build_opener(_NoProxy(), urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
 PROC_SOURCE = REPO_ROOT / "plugins" / "module_utils" / "_proc.py"
 
 
-def http_get(url: str, *, timeout: float = 10.0, headers: Optional[dict] = None, insecure: bool = False) -> HttpAnswer:
+def http_get(url: str, *, timeout: float = 10.0, headers: Optional[dict] = None, insecure: bool = False,
+             follow_redirects: bool = True) -> HttpAnswer:
     """GET URL; HTTP error statuses are answers, not exceptions. Never raises for network errors.
-    INSECURE accepts any certificate (the test hosts' self-signed ones)."""
+    INSECURE accepts any certificate (the test hosts' self-signed ones); without FOLLOW_REDIRECTS a
+    redirect is the answer (its status and Location)."""
     answer = HttpAnswer()
     started = time.monotonic()
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with (_INSECURE_OPENER if insecure else _OPENER).open(request, timeout=timeout) as response:
+        opener = _INSECURE_OPENER if insecure else _OPENER if follow_redirects else _NO_REDIRECT_OPENER
+        with opener.open(request, timeout=timeout) as response:
             answer.status = response.status
             answer.headers = {k.lower(): v for k, v in response.headers.items()}
             answer.body = response.read(1024 * 1024)
@@ -169,3 +178,25 @@ def log_offset(host, path: str = "/var/log/nginx/error.log") -> int:
 def log_since(host, offset: int, path: str = "/var/log/nginx/error.log") -> str:
     """What was written to a log file on the host after OFFSET."""
     return host.check_output("tail -c +%d %s" % (offset + 1, shlex.quote(path)))
+
+
+@contextlib.contextmanager
+def resolved(names: dict):
+    """Resolve each host name in NAMES to its address in this process, as ``curl --resolve`` does.
+
+    For test names that no DNS knows (the acme scenario's live.acme.test):
+    every client of the test kit connects to the address and still sends the
+    name, in the URL's Host and in TLS (SNI and certificate verification).
+    Other names resolve as before.
+    """
+    original = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        key = host.decode() if isinstance(host, bytes) else host
+        return original(names.get(key, host), *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = original

@@ -12,7 +12,8 @@ stream or request keeps its own record, and ``summary()`` counts them.
   multiplexed over a few HTTP/2 connections (https:// only).
 
 ``verify=False`` skips certificate checks on https:// and wss:// URLs (a
-test's self-signed certificate).
+test's self-signed certificate); an ``ssl.SSLContext`` verifies with it (a
+client that trusts one test CA alone).
 * ``request_loop(url, count=..., duration=..., concurrency=...)``: plain GETs.
 
 Stamps are wall-clock seconds (``time.time()``), so they compare directly with
@@ -23,12 +24,17 @@ monotonic clock.
 ``stop`` (an ``asyncio.Event``) ends any tool early; ``ready`` (an
 ``asyncio.Event``) is set by the holders once every stream has either opened
 or failed to, so a caller can act "while N streams are open".
+
+``held_streams(...)`` does that in one block: SSE streams and WebSockets are
+open and busy inside it, a request loop can be started there, and all of
+them are stopped and their results kept when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import math
 import random
@@ -45,7 +51,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from .sse import SseParser
 
 __all__ = ["StreamRecord", "HoldResult", "RequestRecord", "RequestLoopResult", "LoadSummary",
-           "hold_sse", "hold_sse_h2", "hold_ws", "request_loop", "percentiles"]
+           "hold_sse", "hold_sse_h2", "hold_ws", "request_loop", "percentiles", "HeldStreams", "held_streams"]
 
 # Hard caps so that a typo cannot turn a test into a flood.
 MAX_STREAMS = 9000
@@ -420,7 +426,7 @@ async def _sse_one(session, url, rec, headers, connect_timeout, resume, resume_d
 async def hold_sse(url: str, n: int, *, duration: float, connect_timeout: float = 10.0,
                    last_event_resume: bool = False, resume_delay: float = 0.0,
                    headers: Optional[dict] = None, stop: Optional[asyncio.Event] = None,
-                   ready: Optional[asyncio.Event] = None, verify: bool = True) -> HoldResult:
+                   ready: Optional[asyncio.Event] = None, verify: bool | ssl.SSLContext = True) -> HoldResult:
     """Open N SSE streams to URL at once and read them until ``duration`` s pass (or ``stop``).
 
     Each stream records whether it opened, its events, heartbeats (comments),
@@ -432,7 +438,7 @@ async def hold_sse(url: str, n: int, *, duration: float, connect_timeout: float 
     """
     _check(n, duration)
     # Every stream needs its own connection; no reuse, and none waits for another.
-    connector = aiohttp.TCPConnector(limit=n + 1, limit_per_host=n + 1, force_close=True, ssl=bool(verify))
+    connector = aiohttp.TCPConnector(limit=n + 1, limit_per_host=n + 1, force_close=True, ssl=_aiohttp_ssl(verify))
     timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_connect=connect_timeout)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, trust_env=False,
                                      auto_decompress=False) as session:
@@ -516,6 +522,11 @@ async def hold_sse_h2(url: str, n: int, *, connections: int, duration: float, co
 
 
 # ---------------------------------------------------------------- WebSocket
+
+
+def _aiohttp_ssl(verify):
+    """aiohttp's ``ssl`` for VERIFY: a context as it is, else whether to check certificates."""
+    return verify if isinstance(verify, ssl.SSLContext) else bool(verify)
 
 
 def _unverified() -> ssl.SSLContext:
@@ -620,7 +631,7 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
                   connect_timeout: float = 10.0, echo_timeout: Optional[float] = None,
                   reconnect: bool = False, reconnect_delay: float = 0.0,
                   headers: Optional[dict] = None, stop: Optional[asyncio.Event] = None,
-                  ready: Optional[asyncio.Event] = None, verify: bool = True) -> HoldResult:
+                  ready: Optional[asyncio.Event] = None, verify: bool | ssl.SSLContext = True) -> HoldResult:
     """Open N WebSockets to URL and keep them talking until ``duration`` s pass (or ``stop``).
 
     Every ``ping_interval`` s each socket sends a small text message and checks
@@ -634,7 +645,10 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
     if ping_interval <= 0:
         raise ValueError("ping_interval must be > 0")
     echo_timeout = echo_timeout or max(5.0, 2 * ping_interval)
-    tls = _unverified() if not verify and url.startswith("wss://") else None
+    if isinstance(verify, ssl.SSLContext):
+        tls = verify
+    else:
+        tls = _unverified() if not verify and url.startswith("wss://") else None
     return await _hold("ws", url, n, duration, stop, ready,
                        lambda rec, deadline, gate: _ws_one(url, rec, headers, connect_timeout, ping_interval,
                                                            echo_timeout, reconnect, reconnect_delay, deadline, gate,
@@ -647,7 +661,8 @@ async def hold_ws(url: str, n: int, *, duration: float, ping_interval: float = 1
 async def request_loop(url: str, *, count: int, duration: float, concurrency: int,
                        rate: Optional[float] = None, stop: Optional[asyncio.Event] = None,
                        timeout: float = 10.0, keepalive: bool = False,
-                       ok_statuses: range = range(200, 400)) -> RequestLoopResult:
+                       ok_statuses: range = range(200, 400),
+                       verify: bool | ssl.SSLContext = True) -> RequestLoopResult:
     """Make up to ``count`` GETs within ``duration`` s (whichever comes first, or ``stop``).
 
     ``concurrency`` requests run at a time; ``rate`` (requests/s overall) paces
@@ -665,7 +680,7 @@ async def request_loop(url: str, *, count: int, duration: float, concurrency: in
     deadline = t0 + duration
     result = RequestLoopResult(url, started, started, ok_statuses=ok_statuses)
     issued = 0
-    connector = aiohttp.TCPConnector(limit=concurrency, force_close=not keepalive)
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=not keepalive, ssl=_aiohttp_ssl(verify))
     client_timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def worker(session):
@@ -699,3 +714,57 @@ async def request_loop(url: str, *, count: int, duration: float, concurrency: in
     result.records.sort(key=lambda r: r.started_at)
     result.ended = time.time()
     return result
+
+
+# ---------------------------------------------------------------- streams held while something happens
+
+
+@dataclass
+class HeldStreams:
+    """What held_streams() hands its block: the results are filled in when the block ends."""
+
+    sse: Optional[HoldResult] = None
+    ws: Optional[HoldResult] = None
+    requests: Optional[RequestLoopResult] = None
+    _start_requests: Optional[object] = None
+
+    def start_requests(self, url: str, **options) -> None:
+        """Start request_loop(URL, **OPTIONS) now; it stops when the block ends."""
+        self._start_requests(url, options)
+
+
+@contextlib.asynccontextmanager
+async def held_streams(sse_url: str, n_sse: int, ws_url: str, n_ws: int, *, duration: float,
+                       ready_within: float = 60.0, verify: bool | ssl.SSLContext = True, sse_options=None,
+                       ws_options=None):
+    """N_SSE streams of SSE_URL and N_WS WebSockets of WS_URL, open (or failed to open) and busy in the block.
+
+    DURATION bounds every client (hold_sse, hold_ws, request_loop); they stop
+    as soon as the block ends, and their results are then in the yielded
+    HeldStreams. SSE_OPTIONS and WS_OPTIONS go to hold_sse and hold_ws.
+    """
+    stop_streams, stop_requests = asyncio.Event(), asyncio.Event()
+    sse_ready, ws_ready = asyncio.Event(), asyncio.Event()
+    sse_task = asyncio.ensure_future(hold_sse(sse_url, n_sse, duration=duration, stop=stop_streams, ready=sse_ready,
+                                              verify=verify, **(sse_options or {})))
+    ws_task = asyncio.ensure_future(hold_ws(ws_url, n_ws, duration=duration, stop=stop_streams, ready=ws_ready,
+                                            verify=verify, **(ws_options or {})))
+    tasks = []
+    held = HeldStreams()
+
+    def start_requests(url, options):
+        options = dict({"count": int(duration * 1000), "duration": duration, "concurrency": 4, "verify": verify},
+                       **options)
+        tasks.append(asyncio.ensure_future(request_loop(url, stop=stop_requests, **options)))
+
+    held._start_requests = start_requests  # pylint: disable=protected-access
+    try:
+        await asyncio.wait_for(asyncio.gather(sse_ready.wait(), ws_ready.wait()), ready_within)
+        yield held
+    finally:
+        stop_requests.set()
+        stop_streams.set()
+        if tasks:
+            held.requests = await tasks[0]
+        held.sse = await sse_task
+        held.ws = await ws_task

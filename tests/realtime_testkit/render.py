@@ -13,7 +13,10 @@ argument-spec check and ``nginx -t``:
   and include_vars beat inventory, inventory beats role defaults;
 * the file list: the collection's ``realtime_proxy_files`` filter
   (owned_files()) on realtime_proxy_upstreams and realtime_proxy_sites, as in
-  tasks/configure.yml;
+  tasks/configure.yml. Sites with ``tls.acme`` render as on a host without
+  their certificate (plain listeners only) unless ``settings`` give
+  ``realtime_proxy__acme_issued`` (what tasks/acme_detect.yml finds on a host:
+  site name -> certificate and key paths);
 * templating: ansible-core's own Templar renders templates/tree.j2, the one
   template the role's configure task renders, with the searchpath and Jinja
   overrides (trim_blocks, nothing else) that the ``template`` lookup uses and
@@ -263,7 +266,7 @@ def files_for(settings):
     """The role's configuration file list for SETTINGS, as tasks/configure.yml computes it."""
     merged = merged_variables(settings)
     return realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"],
-                                merged["realtime_proxy_reuseport"])
+                                merged["realtime_proxy_reuseport"], merged.get("realtime_proxy__acme_issued"))
 
 
 def inventory_check(settings):

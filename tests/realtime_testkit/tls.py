@@ -32,7 +32,7 @@ import threading
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-__all__ = ["generate_self_signed", "client_context", "HandshakeResult", "handshake",
+__all__ = ["generate_self_signed", "client_context", "HandshakeResult", "handshake", "served_certificate",
            "legacy_tls_server", "VERSIONS"]
 
 VERSIONS = {
@@ -139,6 +139,18 @@ def handshake(host: str, port: int, *, version: Optional[str] = None,
                                        (tls.cipher() or (None,))[0])
     except (ssl.SSLError, OSError) as exc:
         return HandshakeResult(False, error="%s: %s" % (type(exc).__name__, exc))
+
+
+def served_certificate(host: str, port: int, *, cafile: str, server_hostname: str, timeout: float = 5.0) -> dict:
+    """The certificate HOST:PORT serves for SERVER_HOSTNAME, verified against CAFILE alone (raises when it fails).
+
+    The ``ssl`` module's decoded form: ``serialNumber``, ``subjectAltName``, ``issuer``, ``notAfter``...
+    """
+    ctx = client_context(cafile=cafile)
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        raw.settimeout(timeout)
+        with ctx.wrap_socket(raw, server_hostname=server_hostname) as tls:
+            return tls.getpeercert()
 
 
 @contextlib.contextmanager

@@ -10,7 +10,11 @@ file. For every group_vars file that sets the role's variables:
   find nothing to refuse;
 * the role's templates render it (realtime_testkit.render.render_tree) and
   ``nginx -t`` accepts the tree; certificate paths, which name files on the
-  user's host, are pointed at a throwaway self-signed certificate;
+  user's host, are pointed at a throwaway self-signed certificate. A site
+  with ``tls.acme`` is rendered in both states a host goes through: before
+  its certificate exists (plain listeners only, answering the challenge),
+  and after, with the throwaway certificate in the place of certbot's files
+  (``realtime_proxy__acme_issued``, what tasks/acme_detect.yml finds);
 * the audit (realtime_audit) finds nothing in its ``nginx -T``, at any severity.
 
 The playbooks (docs/examples/site.yml, an example's own) pass
@@ -73,22 +77,42 @@ def _playbooks():
 ROLE_INVENTORIES = _role_inventories()
 
 
-def with_test_certificates(settings):
-    """SETTINGS with every site's certificate and key paths pointed at a throwaway self-signed pair."""
+def with_test_certificates(settings, acme_issued=True):
+    """SETTINGS with every site's certificate and key paths pointed at a throwaway self-signed pair.
+
+    Sites with tls.acme get the pair as their issued certificate with ACME_ISSUED, else none (a host
+    before the first issuance)."""
     pair = self_signed_certificate()
     if pair is None:
         pytest.skip("needs openssl for a throwaway certificate")
     settings = copy.deepcopy(settings)
+    issued = {}
     for site in settings.get("realtime_proxy_sites", []):
         tls = site.get("tls")
         if isinstance(tls, dict) and "certificate" in tls:
             tls["certificate"], tls["certificate_key"] = pair["cert"], pair["key"]
+        if isinstance(tls, dict) and "acme" in tls and acme_issued:
+            issued[site["name"]] = {"certificate": pair["cert"], "key": pair["key"]}
+    settings["realtime_proxy__acme_issued"] = issued
     return settings
+
+
+def _has_acme(settings):
+    return any(isinstance(site.get("tls"), dict) and "acme" in site["tls"]
+               for site in settings.get("realtime_proxy_sites", []))
+
+
+# (path, acme_issued): every inventory once; those with tls.acme also as before their certificate exists.
+RENDERED = [(path, True) for unused, path in ROLE_INVENTORIES] + [
+    (path, False) for unused, path in ROLE_INVENTORIES if _has_acme(_load(path))]
+RENDERED_IDS = [name for name, unused in ROLE_INVENTORIES] + [
+    name + "-before-issuance" for name, path in ROLE_INVENTORIES if _has_acme(_load(path))]
 
 
 def test_examples_are_found():
     names = [path.name for path in _example_dirs()]
-    assert len(names) >= 7, names
+    assert len(names) >= 8, names
+    assert any(name.endswith("-before-issuance") for name in RENDERED_IDS), "an example with tls.acme"
     assert "group_vars/all.yml" in [name for name, unused in ROLE_INVENTORIES], "the demo's inventory"
 
 
@@ -114,13 +138,12 @@ def test_example_passes_the_role_checks(path):
 
 
 @pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="needs the nginx binary at %s" % NGINX)
-@pytest.mark.parametrize("path", [path for unused, path in ROLE_INVENTORIES],
-                         ids=[name for name, unused in ROLE_INVENTORIES])
-def test_example_renders_a_tree_nginx_accepts_and_the_audit_passes(path, tmp_path):
+@pytest.mark.parametrize("path, acme_issued", RENDERED, ids=RENDERED_IDS)
+def test_example_renders_a_tree_nginx_accepts_and_the_audit_passes(path, acme_issued, tmp_path):
     pytest.importorskip("crossplane", reason="the audit parses with crossplane")
     from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import audit_config
 
-    render_tree(with_test_certificates(_settings(path)), tmp_path)
+    render_tree(with_test_certificates(_settings(path), acme_issued), tmp_path)
     returncode, stderr = validate_tree(tmp_path)
     assert returncode == 0, stderr
     returncode, dump, stderr = dump_tree(tmp_path)

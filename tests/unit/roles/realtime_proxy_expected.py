@@ -18,7 +18,15 @@ because they are inputs of the role, like the inventory. A site file holds, in t
   named with the location's suffix (sha1 of the site name, first 10 hex
   digits, ``_`` and the location's 1-based index);
 * with ``tls.redirect``, a server on the plain ports that only returns 301 to
-  https on the first TLS port (no port in the URL for 443);
+  https on the first TLS port (no port in the URL for 443); with ``tls.acme``
+  it answers the CA's HTTP-01 challenge (``location ^~
+  /.well-known/acme-challenge/`` from the webroot) and returns 301 in
+  ``location /`` for everything else;
+* with ``tls.acme``, as on a host without the certificate (no
+  ``realtime_proxy__acme_issued`` entry for the site): no TLS listeners, so
+  a redirecting site has no second server; with it, certbot's certificate and
+  key. A site that does not redirect answers the challenge on all its
+  listeners;
 * the site's server: plain ports (unless redirected), TLS ports with ``ssl``,
   certificate and key (the given paths, or realtime_proxy/tls/NAME.crt/.key
   written from the given PEM text), the per-client limits, and its locations.
@@ -166,6 +174,29 @@ def _tls(site):
     return tls if isinstance(tls, dict) and tls else {}
 
 
+# tls.acme, from its spec: the CA's HTTP-01 challenge is answered on the plain listeners from the
+# webroot, never proxied or redirected; the TLS listeners serve certbot's files once they exist.
+ACME_CHALLENGE = ("^~", "/.well-known/acme-challenge/")
+
+
+def _acme_issued(site, merged):
+    """certificate and key of an acme site whose certificate exists (realtime_proxy__acme_issued), else None."""
+    return (merged.get("realtime_proxy__acme_issued") or {}).get(site["name"])
+
+
+def _tls_listens(site, merged):
+    """The TLS listeners a site has now: none for an acme site without its certificate yet."""
+    tls = _tls(site)
+    if "acme" in tls and not _acme_issued(site, merged):
+        return []
+    return tls.get("listen", [])
+
+
+def acme_challenge(merged):
+    return d("location", *ACME_CHALLENGE, block=[d("root", merged["realtime_proxy__acme_webroot"]),
+                                                 d("default_type", "text/plain"), d("try_files", "$uri", "=404")])
+
+
 def _as_int(value):
     return int(str(value))
 
@@ -269,7 +300,7 @@ def _reuseport(site, listen, merged):
     for other in merged["realtime_proxy_sites"]:
         if other.get("state", "present") != "present":
             continue
-        sockets = [_socket(value) for value in other.get("listen", []) + _tls(other).get("listen", [])]
+        sockets = [_socket(value) for value in other.get("listen", []) + _tls_listens(other, merged)]
         if _socket(listen) in sockets:
             return ("reuseport",) if other is site or other["name"] == site["name"] else ()
     raise AssertionError("%r is not a listener of any site" % (listen,))
@@ -285,23 +316,35 @@ def expected_site(site, merged):
     for index, location in enumerate(site["locations"], 1):
         out += expected_maps(location, suffix(site, index))
     block = []
+    acme = "acme" in tls
+    issued = _acme_issued(site, merged)
+    tls_listens = _tls_listens(site, merged)
     if tls.get("redirect", False):
         port = str(tls["listen"][0]).rsplit(":", maxsplit=1)[-1]
         target = "https://$host%s$request_uri" % ("" if port == "443" else ":" + port)
-        out.append(d("server", block=plain + [d("server_name", *names), d("return", "301", target)]))
+        if acme:
+            redirect = [acme_challenge(merged), d("location", "/", block=[d("return", "301", target)])]
+        else:
+            redirect = [d("return", "301", target)]
+        out.append(d("server", block=plain + [d("server_name", *names)] + redirect))
+        if acme and not issued:
+            return out  # nothing is served over TLS before the certificate exists
     else:
         block += plain
     http2 = merged["realtime_proxy__nginx"]["http2"]
     if http2 not in ("listen", "directive"):
         raise AssertionError("unknown realtime_proxy__nginx.http2 %r" % (http2,))
     block += [d("listen", str(listen), "ssl", *(("http2",) if http2 == "listen" else ()), *flags,
-                *_reuseport(site, listen, merged)) for listen in tls.get("listen", [])]
+                *_reuseport(site, listen, merged)) for listen in tls_listens]
     block.append(d("server_name", *names))
-    if tls:
+    if tls and (issued or not acme):
         if http2 == "directive":
             block.append(d("http2", "on"))
-        block.append(d("ssl_certificate", tls.get("certificate", "realtime_proxy/tls/%s.crt" % site["name"])))
-        block.append(d("ssl_certificate_key", tls.get("certificate_key", "realtime_proxy/tls/%s.key" % site["name"])))
+        if acme:
+            block += [d("ssl_certificate", issued["certificate"]), d("ssl_certificate_key", issued["key"])]
+        else:
+            block.append(d("ssl_certificate", tls.get("certificate", "realtime_proxy/tls/%s.crt" % site["name"])))
+            block.append(d("ssl_certificate_key", tls.get("certificate_key", "realtime_proxy/tls/%s.key" % site["name"])))
     if _as_int(merged["realtime_proxy_limit_conn_per_client"]) > 0:
         block.append(d("limit_conn", "realtime_proxy_conn", str(merged["realtime_proxy_limit_conn_per_client"])))
     if site.get("directives"):
@@ -309,6 +352,8 @@ def expected_site(site, merged):
         block += add_headers(merged["realtime_proxy_http_directives"]) + inventory_directives(site["directives"])
     if merged["realtime_proxy_limit_req_rate"]:
         block.append(d("limit_req", "zone=realtime_proxy_req", "burst=%s" % merged["realtime_proxy_limit_req_burst"], "nodelay"))
+    if acme and not tls.get("redirect", False):
+        block.append(acme_challenge(merged))
     block += [expected_location(location, merged, site, suffix(site, index))
               for index, location in enumerate(site["locations"], 1)]
     out.append(d("server", block=block))

@@ -79,6 +79,7 @@ from realtime_testkit.render import PathEscape, inventory_check, render_tree, se
 
 import realtime_proxy_expected as expected_mod
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import KEY_TYPES as ACME_KEY_TYPES
 from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types
 
 FIXED_SEED = 20251125
@@ -603,13 +604,38 @@ def tls_listen_values(resolvable):
     return weighted((1, st.sampled_from(usual)), (1, listen_values(resolvable)))
 
 
+valid_dns_name = st.one_of(st.sampled_from(["live.example.com", "www.example.com", "a-b.c1.example"]),
+                           st.from_regex(r"[a-z0-9]{1,8}(\.[a-z0-9]{1,8}){0,2}\.[a-z]{2,6}", fullmatch=True))
+ACME_DIRECTORIES = ["letsencrypt", "letsencrypt_staging", "https://ca.example.com/acme/directory",
+                    "https://127.0.0.1:14000/dir"]
+
+
+@st.composite
+def acme_values(draw):
+    """A site's tls.acme: email, and sometimes directory, names, key_type and ca_bundle."""
+    acme = {"email": draw(field(st.sampled_from(["ops@example.com", "a.b+c@x-y.example"]), 1))}
+    if draw(chance(50)):
+        acme["directory"] = draw(field(st.sampled_from(ACME_DIRECTORIES), 1))
+    if draw(chance(60)):
+        acme["names"] = draw(field(distinct_lists(field(valid_dns_name, 1), lambda name: repr(name).lower(),
+                                                  min_size=1, max_size=3), 1))
+    if draw(chance(30)):
+        acme["key_type"] = draw(field(st.sampled_from(ACME_KEY_TYPES), 1))
+    if draw(chance(20)):
+        acme["ca_bundle"] = draw(field(st.just("/etc/ssl/acme-ca.pem"), 1))
+    if draw(hostile_chance(3)):
+        acme[draw(st.sampled_from(["staging", "Email", "webroot"]))] = draw(hostile_string)
+    return acme
+
+
 @st.composite
 def tls_values(draw, resolvable, material):
     """A site's tls. For nginx -t (RESOLVABLE) the certificate must load, so the
     valid values are MATERIAL's and the hostile ones are only those the checks
     refuse (a mutated PEM or path would be accepted and fail to load)."""
     tls = {"listen": draw(field(distinct_lists(field(tls_listen_values(resolvable), 1), str, min_size=1, max_size=2), 1))}
-    forms = [(10, st.just("content")), (1, st.just("both")), (1, st.just("half"))]
+    forms = [(10, st.just("content")), (1, st.just("both")), (1, st.just("half")), (6, st.just("acme")),
+             (1, st.just("acme and content"))]
     if not resolvable or material.cert_path:
         forms.insert(1, (10, st.just("paths")))
     form = draw(weighted(*forms))
@@ -628,9 +654,11 @@ def tls_values(draw, resolvable, material):
     if form in ("paths", "both", "half"):
         tls["certificate"] = draw(cert_path)
         tls["certificate_key"] = draw(key_path)
-    if form in ("content", "both"):
+    if form in ("content", "both", "acme and content"):
         tls["certificate_content"] = draw(cert_pem)
         tls["certificate_key_content"] = draw(key_pem)
+    if form.startswith("acme"):
+        tls["acme"] = draw(field(acme_values(), 1))
     if form == "half":
         del tls[draw(st.sampled_from(["certificate", "certificate_key"]))]
     # Which of redirect and hsts_max_age are given (a sampled_from leans
@@ -755,6 +783,16 @@ def inventories(draw, resolvable=False, material=None):
         for key, strategy in newer.items():
             if draw(chance(60)):
                 inventory[key] = draw(strategy)
+    acme_sites = [site["name"] for site in _present_sites(inventory)
+                  if isinstance(site.get("tls"), dict) and "acme" in site["tls"] and isinstance(site.get("name"), str)]
+    # As a host sees them: some certificates issued already (tasks/acme_detect.yml), the others not yet.
+    if acme_sites and draw(chance(50)) and (not resolvable or material.cert_path):
+        issued = draw(st.lists(st.sampled_from(acme_sites), unique=True, min_size=1))
+        inventory["realtime_proxy__acme_issued"] = {
+            name: {"certificate": material.cert_path if resolvable else "/etc/letsencrypt/live/realtime_proxy-%s/"
+                   "fullchain.pem" % name,
+                   "key": material.key_path if resolvable else "/etc/letsencrypt/live/realtime_proxy-%s/privkey.pem" % name}
+            for name in issued}
     hypothesis.assume(not known_bugs(inventory, nginx=resolvable))
     return inventory
 
@@ -894,7 +932,12 @@ def features(settings):
     found = set()
     for site in _present_sites(settings):
         tls = site.get("tls") or {}
-        if tls:
+        if tls and "acme" in tls:
+            found.add("acme")
+            found.update(name for name, on in (
+                ("acme issued", site["name"] in settings.get("realtime_proxy__acme_issued", {})),
+                ("acme redirect", tls.get("redirect"))) if on)
+        elif tls:
             found.add("tls content" if "certificate_content" in tls else "tls paths")
             found.update(name for name, on in (("tls redirect", tls.get("redirect")),
                                                ("hsts", _int(tls.get("hsts_max_age", 0)))) if on)
@@ -949,7 +992,8 @@ FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "all
             "tls_ciphers", "least_conn", "ip_hash", "hash", "hash consistent", "hash named", "server parameters",
             "backup", "down", "unix socket", "next_upstream", "socketio", "socketio allowed_origins",
             "match prefix_priority", "match exact", "match regex", "match regex_nocase", "upstream_path",
-            "location directives", "site directives", "http directives", "inherited add_header", "buffer_size"}
+            "location directives", "site directives", "http directives", "inherited add_header", "buffer_size",
+            "acme", "acme issued", "acme redirect"}
 
 
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):
