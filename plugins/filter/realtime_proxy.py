@@ -24,13 +24,14 @@ def realtime_proxy_nginx_errors(settings, features):
     return feature_errors(dict(settings), features)
 
 
-def realtime_proxy_files(upstreams, sites, reuseport=True):
+def realtime_proxy_files(upstreams, sites, reuseport=True, page_size=4096):
     """The configuration files the role owns, each with its template and source item.
 
     A site's entry also carries ``listens``: its plain, TLS and QUIC listeners as [listen, reuseport]
-    pairs (site_listens()).
+    pairs (site_listens()); an upstream's, ``zone``: its shared memory zone's name and size for a host
+    whose memory pages hold PAGE_SIZE bytes.
     """
-    files = owned_files(list(upstreams), list(sites))
+    files = owned_files(list(upstreams), list(sites), int(page_size))
     listens = site_listens(list(sites), bool(reuseport))
     for item in files:
         if "site" in item:

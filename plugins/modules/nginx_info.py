@@ -78,6 +78,14 @@ nr_open:
   returned: always
   type: str
   sample: "1048576\n"
+page_size:
+  description:
+    - The size of the host's memory pages in bytes. nginx refuses a shared memory zone under 8 pages; the role
+      sizes each upstream's zone from it.
+  returned: always
+  type: int
+  sample: 4096
+  version_added: 0.3.0
 """
 
 import os
@@ -112,7 +120,7 @@ def main():
             module.fail_json(msg="%s -V failed (rc %d): %s" % (binary, rc, (err or out).strip()[-500:]))
         build = err + out
     module.exit_json(changed=False, installed=bool(binary), binary=binary, build=build,
-                     **{key: read_text(path) for key, path in SOURCES.items()})
+                     page_size=os.sysconf("SC_PAGE_SIZE"), **{key: read_text(path) for key, path in SOURCES.items()})
 
 
 if __name__ == "__main__":

@@ -169,7 +169,7 @@ EVERY_UPSTREAM_OPTION = {
     "hash_key": {"source": "cookie", "name": "sid", "consistent": True},
     "servers": ["127.0.0.1:1", {"address": "127.0.0.1:2", "weight": 2, "max_fails": 2, "fail_timeout": 5,
                                 "max_conns": 10, "backup": False, "down": False}],
-    "next_upstream": {"conditions": ["error", "timeout"], "tries": 2, "timeout": 10},
+    "next_upstream": {"conditions": ["error", "timeout"], "tries": 2, "timeout": 10}, "zone_size": "64k",
 }
 # Directives a location's template writes that no type owns, and why a location's directives cannot clash with them:
 # add_header may repeat (the templates repeat the inherited ones on purpose), proxy_set_header belongs to the
