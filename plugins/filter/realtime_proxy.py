@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features, site_listens
-from ansible_collections.realtime.nginx.plugins.plugin_utils._open_files import host_limit, open_files_plan
+from ansible_collections.realtime.nginx.plugins.module_utils._open_files import host_limit, open_files_plan
 
 
 def realtime_proxy_errors(settings):

@@ -1,10 +1,11 @@
-"""The open files a host allows nginx, and the worker settings sized from it (plugin_utils/_open_files.py)."""
+"""The open files a host allows nginx, and the worker settings sized from it (module_utils/_open_files.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils._open_files import connections_for, host_limit, open_files_plan
+from ansible_collections.realtime.nginx.plugins.module_utils._open_files import (
+    can_raise_limits, connections_for, host_limit, master_shortfall, open_files_plan, process_open_files)
 
 # /proc/1/limits of the systemd in the test containers (the hard limit there is 20,000).
 CONTAINER_LIMITS = """Limit                     Soft Limit           Hard Limit           Units
@@ -57,3 +58,47 @@ def test_connections_above_the_rlimit_are_refused():
     plan = open_files_plan(20000, 0, 20001)
     assert [e.split(":")[0] for e in plan["errors"]] == ["realtime_proxy_worker_connections"]
     assert "at most 19000" in plan["errors"][0]
+
+
+# /proc/PID/status CapEff lines: full root, root in these test containers (no CAP_SYS_RESOURCE, bit 24), a
+# worker after it dropped root.
+CAP_FULL = "Name:\tnginx\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n"
+CAP_CONTAINER = "Name:\tnginx\nCapEff:\t000001fffeffffff\nCapBnd:\t000001fffeffffff\n"
+CAP_NONE = "Name:\tnginx\nCapEff:\t0000000000000000\n"
+
+
+@pytest.mark.parametrize("text, expect", [(limits("4096", "4096"), (4096, 4096)), (limits("20000"), (1024, 20000)),
+                                          (limits("unlimited", "unlimited"), (None, None))])
+def test_process_open_files_reads_soft_and_hard(text, expect):
+    assert process_open_files(text) == expect
+
+
+@pytest.mark.parametrize("status, expect", [(CAP_FULL, True), (CAP_CONTAINER, False), (CAP_NONE, False),
+                                            ("Name:\tnginx\n", False)])
+def test_can_raise_limits_is_cap_sys_resource_in_the_effective_set(status, expect):
+    assert can_raise_limits(status) is expect
+
+
+def master(hard, soft=None, can_raise=False):
+    return {"pid": 4242, "soft": hard if soft is None else soft, "hard": hard, "can_raise": can_raise}
+
+
+def test_a_master_below_the_workers_limit_that_cannot_raise_it_is_reported_by_name():
+    message = master_shortfall(8192, master(4096))
+    assert message.startswith("realtime_proxy_worker_rlimit_nofile: nginx's workers need 8192 open files, but the "
+                              "running master (PID 4242) may give them at most 4096"), message
+    assert "lacks CAP_SYS_RESOURCE" in message and "its workers keep 4096 files" in message
+    assert "LimitNOFILE=8192 applies only when nginx restarts" in message
+    assert "realtime_proxy_restart_for_open_files: true" in message and "closes every open SSE stream" in message
+    assert "its workers keep 1024 files" in master_shortfall(8192, master(4096, soft=1024))
+
+
+@pytest.mark.parametrize("running", [
+    None,                               # no nginx runs: it starts with the drop-in's limit
+    master(8192),                       # already enough
+    master(20000, soft=1024),           # the hard limit is what counts: workers raise their soft limit to it
+    master(4096, can_raise=True),       # a master with CAP_SYS_RESOURCE: its workers raise their own
+    master(None, soft=None),            # unlimited
+])
+def test_nothing_is_reported_when_the_workers_get_their_limit(running):
+    assert master_shortfall(8192, running) is None
