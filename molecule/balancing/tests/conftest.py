@@ -84,7 +84,8 @@ def _read_head(sock, data=b""):
         data += chunk
     head, rest = data.split(b"\r\n\r\n", 1)
     lines = head.decode("latin-1").split("\r\n")
-    headers = dict((key.strip().lower(), value.strip()) for key, _, value in (line.partition(":") for line in lines[1:]))
+    fields = (line.partition(":") for line in lines[1:])
+    headers = {key.strip().lower(): value.strip() for key, unused, value in fields}
     return int(lines[0].split()[1]), headers, rest
 
 

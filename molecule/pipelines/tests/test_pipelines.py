@@ -15,7 +15,7 @@ import yaml
 
 from realtime_testkit.fixtures import base, name, variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
 from realtime_testkit.hosts import (host_python, http_get, log_offset, log_since, nginx_open_files, nginx_processes,
-                                   port_accepts, wait_for_port)
+                                    port_accepts, wait_for_port)
 from realtime_testkit.playbook import config_checksums, run_role
 from realtime_testkit.render import REPO_ROOT, self_signed_certificate
 from realtime_testkit.sse import assert_streamed, read_sse
