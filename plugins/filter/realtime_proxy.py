@@ -7,7 +7,7 @@ from __future__ import annotations
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_pending, acme_requests
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features, site_listens
-from ansible_collections.realtime.nginx.plugins.plugin_utils._open_files import host_limit, open_files_plan
+from ansible_collections.realtime.nginx.plugins.module_utils._open_files import host_limit, open_files_plan
 
 
 def realtime_proxy_errors(settings):
@@ -25,14 +25,16 @@ def realtime_proxy_nginx_errors(settings, features):
     return feature_errors(dict(settings), features)
 
 
-def realtime_proxy_files(upstreams, sites, reuseport=True, acme_issued_sites=None):
+def realtime_proxy_files(upstreams, sites, reuseport=True, acme_issued_sites=None, page_size=4096):
     """The configuration files the role owns, each with its template and source item.
 
     A site's entry also carries ``listens``: its plain, TLS and QUIC listeners as [listen, reuseport]
     pairs (site_listens()). An acme site whose certificate is not in ACME_ISSUED_SITES (the
-    realtime_proxy_acme_issued filter's mapping) has no TLS or QUIC listeners yet.
+    realtime_proxy_acme_issued filter's mapping) has no TLS or QUIC listeners yet. An upstream's entry
+    carries ``zone``: its shared memory zone's name and size for a host whose memory pages hold
+    PAGE_SIZE bytes.
     """
-    files = owned_files(list(upstreams), list(sites))
+    files = owned_files(list(upstreams), list(sites), int(page_size))
     listens = site_listens(acme_pending(list(sites), acme_issued_sites or {}), bool(reuseport))
     for item in files:
         if "site" in item:

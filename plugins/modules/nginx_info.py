@@ -12,6 +12,12 @@ description:
   - Learns whether the nginx binary O(nginx) is installed and, if it is, how it was built (C(nginx -V)).
   - "Reads the open-files limit a service may get on the host: the hard C(Max open files) limit of PID 1
     (C(/proc/1/limits)), which systemd's services inherit, and C(fs.nr_open), the kernel's ceiling."
+  - "Sizes nginx's C(worker_rlimit_nofile) and C(worker_connections) from that limit (RV(open_files)), as the
+    P(realtime.nginx.realtime_proxy_open_files#filter) filter does."
+  - "Reads the open-files limits of the running nginx master (O(pid_file)). A master keeps the limits it started
+    with through every reload, so when its hard limit is below the C(worker_rlimit_nofile) its workers need and it
+    cannot raise it (it lacks C(CAP_SYS_RESOURCE), as in most containers), its workers cannot get that limit until
+    nginx restarts. The module then warns, naming C(realtime_proxy_worker_rlimit_nofile), in check mode too."
   - The role C(realtime.nginx.realtime_proxy) reads all of it in this one call, so a run that changes
     nothing makes one round trip to the host for it instead of four.
   - Only reads; the managed host needs Python's standard library only.
@@ -27,6 +33,26 @@ options:
       - The same name as in M(realtime.nginx.nginx_config) and M(realtime.nginx.nginx_reload).
     type: str
     default: nginx
+  pid_file:
+    description:
+      - The PID file of the running nginx master, whose open-files limits are compared with what its workers need.
+      - No master is read when the file is missing or names no running nginx master.
+    type: path
+    default: /run/nginx.pid
+    version_added: 0.3.0
+  worker_rlimit_nofile:
+    description:
+      - The C(worker_rlimit_nofile) the configuration gives nginx's workers; V(0) sizes it from the host (its limit,
+        at most 65536).
+    type: int
+    default: 0
+    version_added: 0.3.0
+  worker_connections:
+    description:
+      - The C(worker_connections) the configuration gives each worker; V(0) sizes it from C(worker_rlimit_nofile).
+    type: int
+    default: 0
+    version_added: 0.3.0
 seealso:
   - module: realtime.nginx.nginx_config
   - plugin: realtime.nginx.realtime_proxy_nginx_features
@@ -48,7 +74,16 @@ EXAMPLES = r"""
 
 - name: Size nginx's open files from what the host allows
   ansible.builtin.debug:
-    msg: "{{ host_nginx.limits | realtime.nginx.realtime_proxy_open_files(host_nginx.nr_open, 0, 0) }}"
+    msg: "{{ host_nginx.open_files }}"
+
+- name: Read whether the running nginx can give its workers 65536 open files without a restart
+  realtime.nginx.nginx_info:
+    worker_rlimit_nofile: 65536
+  register: host_nginx
+
+- name: Say so
+  ansible.builtin.debug:
+    msg: "{{ host_nginx.open_files.shortfall or 'nothing to restart for' }}"
 """
 
 RETURN = r"""
@@ -78,11 +113,41 @@ nr_open:
   returned: always
   type: str
   sample: "1048576\n"
+open_files:
+  description:
+    - C(host_limit), the open files the host allows a service; C(rlimit) and C(connections), the values for
+      C(worker_rlimit_nofile) and C(worker_connections); C(errors), one message per value the host cannot give
+      nginx (empty when there is none), as the P(realtime.nginx.realtime_proxy_open_files#filter) filter returns them.
+    - C(master), the running nginx master's C(pid), its C(soft) and C(hard) open-files limits (V(null) for
+      unlimited) and whether it C(can_raise) them (C(CAP_SYS_RESOURCE)); V(null) when no master runs.
+    - C(shortfall), the warning when the master's workers cannot get C(rlimit) files until nginx restarts, else
+      an empty string.
+  returned: always
+  type: dict
+  sample:
+    host_limit: 20000
+    rlimit: 8192
+    connections: 7782
+    errors: []
+    master: {pid: 4242, soft: 4096, hard: 4096, can_raise: false}
+    shortfall: "realtime_proxy_worker_rlimit_nofile: nginx's workers need 8192 open files, but the running master ..."
+  version_added: 0.3.0
+page_size:
+  description:
+    - The size of the host's memory pages in bytes. nginx refuses a shared memory zone under 8 pages; the role
+      sizes each upstream's zone from it.
+  returned: always
+  type: int
+  sample: 4096
+  version_added: 0.3.0
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.realtime.nginx.plugins.module_utils._open_files import (
+    can_raise_limits, host_limit, master_shortfall, open_files_plan, process_open_files)
+from ansible_collections.realtime.nginx.plugins.module_utils._proc import cmdline
 
 SOURCES = {"limits": "/proc/1/limits", "nr_open": "/proc/sys/fs/nr_open"}
 
@@ -102,8 +167,25 @@ def find_binary(module: AnsibleModule, name: str) -> str:
     return module.get_bin_path(name, opt_dirs=["/usr/sbin", "/usr/local/sbin"]) or ""
 
 
+def running_master(pid_file: str):
+    """{pid, soft, hard, can_raise} of the nginx master PID_FILE names, or None when none runs."""
+    text = read_text(pid_file).strip()
+    if not text.isdigit() or not cmdline(text).startswith("nginx: master process"):
+        return None
+    try:
+        soft, hard = process_open_files(read_text("/proc/%s/limits" % text))
+    except ValueError:
+        return None
+    return {"pid": int(text), "soft": soft, "hard": hard, "can_raise": can_raise_limits(read_text("/proc/%s/status" % text))}
+
+
 def main():
-    module = AnsibleModule(argument_spec=dict(nginx=dict(type="str", default="nginx")), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(
+        nginx=dict(type="str", default="nginx"),
+        pid_file=dict(type="path", default="/run/nginx.pid"),
+        worker_rlimit_nofile=dict(type="int", default=0),
+        worker_connections=dict(type="int", default=0),
+    ), supports_check_mode=True)
     binary = find_binary(module, module.params["nginx"])
     build = ""
     if binary:
@@ -111,8 +193,19 @@ def main():
         if rc != 0:
             module.fail_json(msg="%s -V failed (rc %d): %s" % (binary, rc, (err or out).strip()[-500:]))
         build = err + out
-    module.exit_json(changed=False, installed=bool(binary), binary=binary, build=build,
-                     **{key: read_text(path) for key, path in SOURCES.items()})
+    texts = {key: read_text(path) for key, path in SOURCES.items()}
+    try:
+        open_files = open_files_plan(host_limit(texts["limits"], texts["nr_open"]), module.params["worker_rlimit_nofile"],
+                                     module.params["worker_connections"])
+    except ValueError as error:
+        module.fail_json(msg="cannot read the open files this host allows a service from %s and %s: %s"
+                         % (SOURCES["limits"], SOURCES["nr_open"], error), **texts)
+    open_files["master"] = running_master(module.params["pid_file"])
+    open_files["shortfall"] = master_shortfall(open_files["rlimit"], open_files["master"]) or ""
+    if open_files["shortfall"]:
+        module.warn(open_files["shortfall"])
+    module.exit_json(changed=False, installed=bool(binary), binary=binary, build=build, open_files=open_files,
+                     page_size=os.sysconf("SC_PAGE_SIZE"), **texts)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directiv
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import (  # pylint: disable=unused-import
     UPSTREAM_KEYS,  # noqa: F401  read from here with the other key sets
     UpstreamChecks,
+    upstream_zone,
 )
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_values import (
     FILE_PATH_HELP, FILE_PATH_RE, HOST_LABEL, MAX_TIMEOUT, as_int, check_host_port, port_ok)
@@ -493,11 +494,13 @@ def _present(items):
     return [item for item in items if item.get("state", "present") == "present"]
 
 
-def owned_files(upstreams, sites):
+def owned_files(upstreams, sites, page_size=4096):
     """The configuration files the role renders, relative to the nginx configuration directory.
 
     Each entry names its template and carries the upstream or site it is
-    rendered from; templates/tree.j2 renders them all in one pass. A site's
+    rendered from; templates/tree.j2 renders them all in one pass. An
+    upstream's entry also carries ``zone``: the name and size of its shared
+    memory zone on a host with memory pages of PAGE_SIZE bytes. A site's
     entry also carries ``upstreams``: the present upstreams its locations
     name, by name, which is all its template reads of them (looking them up
     in the whole list from every site made rendering grow with sites x
@@ -513,7 +516,7 @@ def owned_files(upstreams, sites):
     for upstream in _present(upstreams):
         by_name[upstream["name"]] = upstream
         files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],
-                      "template": "upstream.conf.j2", "upstream": upstream})
+                      "template": "upstream.conf.j2", "upstream": upstream, "zone": upstream_zone(upstream, page_size)})
     for site in _present(sites):
         named = [location.get("upstream") for location in site.get("locations") or [] if isinstance(location, dict)]
         files.append({"path": "realtime_proxy/sites/%s.conf" % site["name"],

@@ -78,9 +78,19 @@ class DirectiveChecks:
             return ("nginx does not pass proxy_set_header down to a location that sets its own, and every "
                     "location does; use each location's proxy_headers")
         if context == "location" and name in preset(kind).get("owns", {}):
-            option = preset(kind)["owns"][name]
-            return "is set by the location type %s%s" % (kind, "; use the location's %s" % option if option else "")
+            return "is set by the location type %s%s" % (kind, owner_hint(preset(kind)["owns"][name]))
         return None
+
+
+def owner_hint(option):
+    """How to set a directive that a type owns, from its preset's OPTION: a location option's name, the path of an
+    upstream option (realtime_proxy_upstreams.next_upstream.tries), or None."""
+    if not option:
+        return ""
+    variable, dot, path = option.partition(".")
+    if dot:
+        return "; use %s on the location's upstream in %s" % (path, variable)
+    return "; use the location's %s" % option
 
 
 def directive_args(args):

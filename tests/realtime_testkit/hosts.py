@@ -98,6 +98,23 @@ def nginx_processes(host, pid_file: str = "/run/nginx.pid") -> tuple:
     return int(out[0]), frozenset(int(pid) for pid in out[1:])
 
 
+def nginx_open_files(host, pid_file: str = "/run/nginx.pid") -> dict:
+    """{"master": (soft, hard), "workers": [(soft, hard), ...]}: the open-files limits of nginx's master and of its
+    serving workers (those shutting down after a reload left out) on a testinfra host, from /proc."""
+    out = host_python(host, "import sys\n"
+                            "def limit(pid):\n"
+                            "    for line in open('/proc/%d/limits' % pid):\n"
+                            "        if line.startswith('Max open files'):\n"
+                            "            return ' '.join(line.split()[3:5])\n"
+                            "master = int(open(sys.argv[1]).read())\n"
+                            "print(limit(master))\n"
+                            "for pid in sorted(children(master)):\n"
+                            "    if cmdline(pid) == 'nginx: worker process':\n"
+                            "        print(limit(pid))\n", pid_file).splitlines()
+    limits = [tuple(int(value) for value in line.split()) for line in out]
+    return {"master": limits[0], "workers": limits[1:]}
+
+
 def port_accepts(port: int, *, timeout: float = 2.0) -> bool:
     """Whether something accepts a TCP connection on 127.0.0.1:PORT within TIMEOUT."""
     try:

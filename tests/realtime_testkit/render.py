@@ -66,7 +66,7 @@ from ansible.template import Templar, trust_as_template  # noqa: E402
 
 from ansible_collections.realtime.nginx.plugins.filter.realtime_proxy import (  # noqa: E402
     realtime_proxy_errors, realtime_proxy_files, realtime_proxy_nginx_features, realtime_proxy_tls_files)
-from ansible_collections.realtime.nginx.plugins.plugin_utils._open_files import open_files_plan  # noqa: E402
+from ansible_collections.realtime.nginx.plugins.module_utils._open_files import open_files_plan  # noqa: E402
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
 TEMPLATES = ROLE / "templates"

@@ -27,19 +27,45 @@ def test_upstream_files_render_the_balancing(host):
     assert "proxy_next_upstream error timeout;" in site and "proxy_next_upstream_tries 2;" in site
 
 
-def test_least_conn_puts_new_streams_on_the_less_loaded_backend(open_stream):
-    # Six streams, which least_conn spreads three and three; then the ones on
-    # B end. A still holds three open streams, B none: the next three streams
-    # all go to B (round robin would alternate).
+def test_every_upstream_has_a_shared_zone(host):
+    for name, servers in (("fewest", 2), ("capped_alone", 1)):
+        text = host.file("/etc/nginx/realtime_proxy/upstreams/%s.conf" % name).content_string
+        assert "    zone realtime_proxy_upstream_%s %dk;\n" % (name, 32 + 2 * servers) in text, text
+
+
+def test_least_conn_puts_new_streams_on_the_less_loaded_backend_whatever_worker_takes_them(open_stream, workers):
+    # Four streams through one worker, which least_conn spreads two and two;
+    # then the two on B end. A still holds two open streams, B none. The next
+    # two streams, through the OTHER worker, both go to B: that worker sees
+    # the first one's streams in the shared zone. Without it, it would see no
+    # stream anywhere and spread them one and one.
+    first_worker, other_worker = workers
     path = "/sse/fewest/stream?count=0&interval=0.5"
-    first = [open_stream(path) for unused in range(6)]
-    assert collections.Counter(name for name, unused in first) == {A: 3, B: 3}, first
-    for name, sock in first:
-        if name == B:
-            open_stream.close(sock)
-    time.sleep(1.5)  # nginx notices the closed clients and drops their upstream connections
-    later = [open_stream(path)[0] for unused in range(3)]
-    assert later == [B, B, B]
+    first = [open_stream(path, first_worker) for unused in range(4)]
+    assert collections.Counter(stream.backend for stream in first) == {A: 2, B: 2}, first
+    for stream in first:
+        if stream.backend == B:
+            open_stream.close(stream)
+    time.sleep(1.5)  # nginx notices the closed clients at their next event and drops their upstream connections
+    later = [open_stream(path, other_worker) for unused in range(2)]
+    assert [stream.backend for stream in later] == [B, B], later
+
+
+def test_max_conns_holds_across_workers(open_stream, workers):
+    # Six streams, three through each worker, on A (max_conns 2) and B: A
+    # takes exactly two in all and B the other four. Per worker, A would take
+    # two through each, four in all.
+    streams = [open_stream("/sse/capped/stream?count=0&interval=0.5", workers[n % 2]) for n in range(6)]
+    assert {stream.worker for stream in streams} == set(workers)
+    assert collections.Counter(stream.backend for stream in streams) == {A: 2, B: 4}, streams
+
+
+def test_when_every_server_is_at_max_conns_nginx_answers_502(open_stream, workers):
+    # A alone, max_conns 2: four streams, two through each worker. Exactly two
+    # reach A; nginx answers the others 502 ("no live upstreams").
+    streams = [open_stream("/sse/capped-alone/stream?count=0&interval=0.5", workers[n % 2]) for n in range(4)]
+    assert sorted((stream.status, stream.backend) for stream in streams) == [
+        (200, A), (200, A), (502, None), (502, None)], streams
 
 
 def test_least_conn_streams_arrive_unbuffered(base):

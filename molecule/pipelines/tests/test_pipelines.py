@@ -3,7 +3,8 @@
 The tests run in file order and build on each other: check mode on the
 fresh host, the real converge, then single tags, a play without facts, a
 -vvv run with key material, a controller killed between writing and
-reloading, and an nginx killed outright.
+reloading, an nginx killed outright, and an open-files limit raised on a
+running nginx.
 """
 
 import asyncio
@@ -13,13 +14,16 @@ import pytest
 import yaml
 
 from realtime_testkit.fixtures import base, name, variables  # pylint: disable=unused-import  # noqa: F401 shared fixtures
-from realtime_testkit.hosts import host_python, http_get, nginx_processes, port_accepts, wait_for_port
+from realtime_testkit.hosts import (host_python, http_get, log_offset, log_since, nginx_open_files, nginx_processes,
+                                    port_accepts, wait_for_port)
 from realtime_testkit.playbook import config_checksums, run_role
 from realtime_testkit.render import REPO_ROOT, self_signed_certificate
 from realtime_testkit.sse import assert_streamed, read_sse
 from realtime_testkit.ws import ws_echo
 
 WRITE_TASK = "Test the proposed configuration with nginx -t, then write it"
+READ_TASK = "Read this host's nginx"
+RESTART_TASK = "Restart nginx so that its workers get"
 LATER_PORT = 18712
 TLS_PORT = 18713
 
@@ -144,3 +148,52 @@ def test_nginx_killed_outright_serves_again_within_30_s(host, base):
     assert answer is not None and answer.status == 200, "nginx did not serve again within 30 s: %r" % answer
     assert nginx_processes(host)[0] != master
     print("nginx served again %.1f s after SIGKILL" % (time.monotonic() - killed_at))
+
+
+def warnings_of(result):
+    """The warning texts of one task result (ansible-core 2.19 sends structured events)."""
+    return [w["event"]["msg"] if isinstance(w, dict) and "event" in w else str(w) for w in result.get("warnings") or []]
+
+
+def test_a_raised_open_files_limit_is_warned_about_until_an_opted_in_restart(host, name, base):
+    # nginx started with the drop-in's LimitNOFILE=4096 (the inventory's realtime_proxy_worker_rlimit_nofile).
+    # The test hosts lack CAP_SYS_RESOURCE, as most containers do: no worker can raise its limit past 4096.
+    assert host.run("systemctl restart nginx").rc == 0
+    assert wait_for_port(18710, timeout=20)
+    master = nginx_processes(host)[0]
+    assert nginx_open_files(host)["master"] == (4096, 4096)
+
+    # Raised: the role writes worker_rlimit_nofile 8192 and LimitNOFILE=8192 and reloads. The new workers
+    # cannot get 8192 and keep 4096, and the run says so, naming the variable, without restarting nginx.
+    offset = log_offset(host)
+    raised = {"realtime_proxy_worker_rlimit_nofile": 8192}
+    run = run_role(name, raised)
+    assert run.rc == 0, run.messages[-4000:]
+    warnings = warnings_of(run.result(READ_TASK))
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "realtime_proxy_worker_rlimit_nofile: nginx's workers need 8192 open files, but the running master (PID %d) "
+        "may give them at most 4096" % master), warnings
+    assert run.status(RESTART_TASK) == "skipped"
+    assert host.file("/etc/systemd/system/nginx.service.d/realtime_proxy.conf").contains("^LimitNOFILE=8192$")
+    assert nginx_processes(host)[0] == master
+    limits = nginx_open_files(host)
+    assert limits["master"] == (4096, 4096) and limits["workers"] and set(limits["workers"]) == {(4096, 4096)}, limits
+    assert "setrlimit(RLIMIT_NOFILE, 8192) failed (1: Operation not permitted)" in log_since(host, offset)
+
+    # Opted in: one restart, after which master and workers have 8192; streams work.
+    run = run_role(name, dict(raised, realtime_proxy_restart_for_open_files=True))
+    assert run.rc == 0, run.messages[-4000:]
+    assert run.status(RESTART_TASK) == "changed", run.messages[-4000:]
+    assert wait_for_port(18710, timeout=20)
+    restarted = nginx_processes(host)[0]
+    assert restarted != master
+    limits = nginx_open_files(host)
+    assert limits["master"] == (8192, 8192) and set(limits["workers"]) == {(8192, 8192)}, limits
+    result = asyncio.run(read_sse("http://%s/sse/stream?count=3&interval=0.2" % base, count=3, timeout=10))
+    assert_streamed(result, expected=3, max_delay=0.1)
+
+    # Nothing left to warn about or restart for: no change, the same master.
+    again = run_role(name, dict(raised, realtime_proxy_restart_for_open_files=True))
+    assert again.rc == 0 and again.stats[name]["changed"] == 0, again.messages[-4000:]
+    assert warnings_of(again.result(READ_TASK)) == [] and again.status(RESTART_TASK) == "skipped"
+    assert nginx_processes(host)[0] == restarted

@@ -51,7 +51,9 @@ An upstream file holds the balancing method (none for round robin;
 ``least_conn``, ``ip_hash``, or ``hash`` with the nginx variable of
 ``hash_key`` and ``consistent``), one ``server`` per entry with its
 parameters (``weight=``, ``max_conns=``, ``max_fails=``, ``fail_timeout=Ns``,
-``backup``, ``down``) and ``keepalive``. Every location that uses an upstream
+``backup``, ``down``) and ``keepalive``, after its shared memory zone
+(``zone realtime_proxy_upstream_NAME SIZE``: ``zone_size``, else 32k and 2k
+per server entry). Every location that uses an upstream
 with ``next_upstream`` gets ``proxy_next_upstream`` (its conditions),
 ``proxy_next_upstream_tries`` and ``proxy_next_upstream_timeout`` (seconds),
 each only when given.
@@ -418,8 +420,15 @@ def _server(server):
     return d("server", server["address"], *params)
 
 
+def _zone(upstream):
+    """The shared memory zone every upstream has (argument spec, zone_size): named
+    realtime_proxy_upstream_NAME, zone_size as given, else 8 pages of 4 KB and 2k per server entry."""
+    size = upstream.get("zone_size", "%dk" % (32 + 2 * len(upstream["servers"])))
+    return d("zone", "realtime_proxy_upstream_" + upstream["name"], str(size))
+
+
 def expected_upstream(upstream):
-    block = _balance(upstream) + [_server(server) for server in upstream["servers"]]
+    block = [_zone(upstream)] + _balance(upstream) + [_server(server) for server in upstream["servers"]]
     if upstream.get("keepalive") is not None:
         block.append(d("keepalive", str(upstream["keepalive"])))
     return [d("upstream", upstream["name"], block=block)]

@@ -15,9 +15,10 @@ import crossplane
 import pytest
 import yaml
 
-from realtime_testkit.render import REPO_ROOT, public_variables, render_tree
+from realtime_testkit.render import REPO_ROOT, inventory_check, public_variables, render_tree
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils import _inventory, _inventory_upstreams, _inventory_values, _role_data
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directives import DirectiveChecks
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
 # The upstream options below came with the first release; options added since carry a later version.
@@ -152,21 +153,94 @@ def test_default_ciphers_are_the_tls_profile(defaults):
     assert defaults["realtime_proxy_tls_ciphers"] == load("vars/main.yml")["realtime_proxy__tls_profile"]["ciphers"]
 
 
-def test_owned_directives_are_what_each_type_writes(presets, options, tmp_path):
-    """A preset's ``owns`` lists every directive its template writes in the
-    location (besides the headers, which ``headers`` owns), so a location's
-    directives can never repeat one of them."""
-    locations = [{"path": "/%s/" % kind, "type": kind, "upstream": "app"} for kind in presets]
-    settings = {"realtime_proxy_upstreams": [{"name": "app", "servers": ["127.0.0.1:1"]}],
-                "realtime_proxy_sites": [{"name": "s", "listen": [8080], "locations": locations}]}
-    render_tree(settings, tmp_path)
+# A location and its upstream with every option the argument spec has set
+# (each set away from its default); the test below asserts that nothing in
+# the spec is missing here, so a new option is rendered as soon as it exists.
+EVERY_LOCATION_OPTION = {
+    "match": "prefix_priority", "upstream_path": "/v1/", "directives": [{"add_header": ["X-Location", "1", "always"]}],
+    "upstream": "app", "read_timeout": 100, "send_timeout": 100, "connect_timeout": 3, "buffer_size": "2k",
+    "proxy_headers": {"X-Tenant": "blue"}, "allowed_origins": ["https://app.example.com"],
+    "cors": {"origins": ["https://app.example.com"], "credentials": True, "methods": ["GET", "POST", "OPTIONS"],
+             "headers": ["Last-Event-ID"], "max_age": 60},
+    "verify_url": "http://127.0.0.1:8080/verify", "heartbeat_interval": 30,
+}
+EVERY_UPSTREAM_OPTION = {
+    "name": "app", "state": "present", "balance": "hash", "keepalive": 4,
+    "hash_key": {"source": "cookie", "name": "sid", "consistent": True},
+    "servers": ["127.0.0.1:1", {"address": "127.0.0.1:2", "weight": 2, "max_fails": 2, "fail_timeout": 5,
+                                "max_conns": 10, "backup": False, "down": False}],
+    "next_upstream": {"conditions": ["error", "timeout"], "tries": 2, "timeout": 10}, "zone_size": "64k",
+}
+# Directives a location's template writes that no type owns, and why a location's directives cannot clash with them:
+# add_header may repeat (the templates repeat the inherited ones on purpose), proxy_set_header belongs to the
+# headers and proxy_headers, and `if` is a block, which no inventory directive may be.
+NOT_OWNED = {"add_header", "proxy_set_header", "if"}
+
+
+def every_option_settings(kind):
+    """An inventory whose one location of type KIND sets every location option the checks accept for KIND,
+    on an upstream that sets every upstream option, in a TLS site with HSTS, HTTP/3 and add_header at each level."""
+    location = dict(EVERY_LOCATION_OPTION, path="/%s/" % kind, type=kind)
+    settings = {
+        "realtime_proxy_http_directives": [{"add_header": ["X-Http", "1", "always"]}],
+        "realtime_proxy_upstreams": [EVERY_UPSTREAM_OPTION],
+        "realtime_proxy_sites": [{"name": "s", "server_name": "s.example.com", "listen": [8080],
+                                  "directives": [{"add_header": ["X-Site", "1", "always"]}],
+                                  "tls": {"listen": [8443], "certificate": "/etc/ssl/s.crt",
+                                          "certificate_key": "/etc/ssl/s.key", "hsts_max_age": 60, "http3": True},
+                                  "locations": [location]}]}
+    prefix = "realtime_proxy_sites[0].locations[0]."
+    refused = {error[len(prefix):].split(":")[0].split(".")[0] for error in inventory_check(settings)
+               if error.startswith(prefix)}
+    for option in refused:
+        del location[option]
+    assert inventory_check(settings) == [], (kind, refused)
+    return settings
+
+
+def test_every_option_is_set_in_the_rendering_of_owned_directives(options):
+    location = options["realtime_proxy_sites"]["options"]["locations"]["options"]
+    assert set(EVERY_LOCATION_OPTION) | {"path", "type"} == set(location)
+    upstream = options["realtime_proxy_upstreams"]["options"]
+    assert set(EVERY_UPSTREAM_OPTION) == set(upstream)
+    for name in ("servers", "hash_key", "next_upstream"):
+        items = EVERY_UPSTREAM_OPTION[name]
+        given = set().union(*(item for item in items if isinstance(item, dict))) if isinstance(items, list) else set(items)
+        assert given == set(upstream[name]["options"]), name
+
+
+@pytest.mark.parametrize("kind", list(load("vars/main.yml")["realtime_proxy__location_presets"]))
+def test_owned_directives_are_what_each_type_writes(presets, options, kind, tmp_path):
+    """A preset's ``owns`` lists every directive its template can write in the
+    location (besides those in NOT_OWNED), so a location's directives are
+    refused by name for repeating one, before nginx -t would refuse them. The
+    location is rendered with every option set and parsed with crossplane."""
+    render_tree(every_option_settings(kind), tmp_path)
     parsed = crossplane.parse(str(tmp_path / "realtime_proxy/sites/s.conf"), single=True, comments=False,
                               check_ctx=False)["config"][0]["parsed"]
-    server = [item for item in parsed if item["directive"] == "server"][0]
-    written = {item["args"][0].strip("/"): {d["directive"] for d in item["block"]} - {"add_header", "proxy_set_header"}
-               for item in server["block"] if item["directive"] == "location"}
-    assert written == {kind: set(preset["owns"]) for kind, preset in presets.items()}
+    servers = [item for item in parsed if item["directive"] == "server"]
+    locations = [item for server in servers for item in server.get("block", []) if item["directive"] == "location"]
+    assert len(locations) == 1, locations
+    written = {directive["directive"] for directive in locations[0]["block"]}
+    assert written - NOT_OWNED == set(presets[kind]["owns"]), (
+        "directives the %s template writes that vars/main.yml's owns does not list: %s; listed but never written: %s"
+        % (kind, sorted(written - NOT_OWNED - set(presets[kind]["owns"])),
+           sorted(set(presets[kind]["owns"]) - written)))
+    for name in written - {"add_header"}:
+        assert DirectiveChecks.directive_owner(name, ["x"], "location", kind), (kind, name)
+
+
+def test_owned_directives_name_options_that_exist(presets, options):
+    names = set(options["realtime_proxy_sites"]["options"]["locations"]["options"])
     for kind, preset in presets.items():
-        location = {option for option in preset["owns"].values() if option}
-        names = set(options["realtime_proxy_sites"]["options"]["locations"]["options"])
-        assert location <= names, "%s: owns names options the spec does not have: %s" % (kind, location - names)
+        for directive, option in preset["owns"].items():
+            if not option:
+                continue
+            variable, dot, path = option.partition(".")
+            if not dot:
+                assert option in names, "%s: %s names %s, which locations do not have" % (kind, directive, option)
+                continue
+            spec = options[variable]
+            for part in path.split("."):
+                spec = spec["options"][part]
+            assert spec.get("version_added"), (kind, directive, option)

@@ -5,7 +5,7 @@ Hypothesis draws inventories from valid alphabets mixed with hostile material
 non-ASCII and non-ASCII digits, path tricks, very long strings, wrong types).
 They cover every inventory field: upstreams (servers as strings, Unix
 sockets or mappings with weight, max_conns, max_fails, fail_timeout, backup
-and down; balance and hash_key; next_upstream), sites (listen, server_name,
+and down; balance and hash_key; next_upstream; zone_size), sites (listen, server_name,
 default_server, state, tls: listen, certificate paths or PEM text, redirect,
 hsts_max_age, directives), locations (type, match with prefix paths or
 regexes, upstream_path, timeouts, proxy_headers, allowed_origins, cors:
@@ -32,8 +32,8 @@ templates (render_tree):
    and limits, its directives, per location its match modifier and path or
    quoted regex, proxy_pass with upstream_path, its directives, the add_header
    ones it inherits from http and the site and the next_upstream directives of
-   its upstream, per upstream its balancing method, servers with their
-   parameters and keepalive, nginx.conf and
+   its upstream, per upstream its shared memory zone, balancing method,
+   servers with their parameters and keepalive, nginx.conf and
    forwarded.conf from the globals. One extra directive, block or a changed
 
    argument is an injection;
@@ -523,6 +523,13 @@ def next_upstreams(draw):
     return value
 
 
+# Zone sizes nginx -t accepts for up to 3 servers (it refuses fewer than 8 pages, 32k here), and sizes the
+# checks refuse: under 32k, over 64m, a unit nginx does not read, a number that is no size.
+valid_zone_size = st.one_of(st.sampled_from(["32k", "64k", "1m", "1M", "48K", 32768, "65536", "64m"]),
+                            st.integers(32, 65536).map(lambda k: "%dk" % k))
+refused_zone_size = st.sampled_from(["16k", 1024, "65m", "1g", "32 k", "k", "0", "-64k", "64kb", "1.5m", True])
+
+
 @st.composite
 def upstreams(draw, resolvable):
     # hash has the most to get right (its key), so it comes up most.
@@ -538,6 +545,8 @@ def upstreams(draw, resolvable):
         upstream["next_upstream"] = draw(field(next_upstreams(), 1))
     if draw(st.booleans()):
         upstream["keepalive"] = draw(field(st.one_of(int_or_digits(1, 65535), st.none())))
+    if draw(chance(20)):
+        upstream["zone_size"] = draw(field(hostile_mix(valid_zone_size, (3, refused_zone_size)), 1))
     if draw(chance(25)):
         upstream["state"] = draw(field(st.sampled_from(["present", "absent"]), 1))
     return upstream
@@ -975,7 +984,7 @@ def features(settings):
             ("down", any(server.get("down") for server in servers)),
             ("unix socket", any(str(server.get("address") if isinstance(server, dict) else server).startswith("unix:")
                                 for server in upstream["servers"])),
-            ("next_upstream", upstream.get("next_upstream"))) if on)
+            ("next_upstream", upstream.get("next_upstream")), ("zone_size", "zone_size" in upstream)) if on)
     found.update(name for name, on in (
         ("trusted_proxies", settings.get("realtime_proxy_trusted_proxies")),
         ("limit_conn", _int(settings.get("realtime_proxy_limit_conn_per_client", 0))),
@@ -993,7 +1002,7 @@ FEATURES = {"tls content", "tls paths", "tls redirect", "hsts", "tls only", "all
             "backup", "down", "unix socket", "next_upstream", "socketio", "socketio allowed_origins",
             "match prefix_priority", "match exact", "match regex", "match regex_nocase", "upstream_path",
             "location directives", "site directives", "http directives", "inherited add_header", "buffer_size",
-            "acme", "acme issued", "acme redirect"}
+            "acme", "acme issued", "acme redirect", "zone_size"}
 
 
 def _run(mode, max_examples, run_nginx, resolvable, material=None, need_features=()):

@@ -10,10 +10,15 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import resource
+import shutil
 import subprocess
 import sys
+import time
 
 import pytest
+
+from realtime_testkit.collection import ensure_importable
 
 MODULE = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "modules" / "nginx_info.py"
 NGINX = os.environ.get("REALTIME_NGINX_BINARY", "/usr/sbin/nginx")
@@ -22,8 +27,11 @@ NGINX = os.environ.get("REALTIME_NGINX_BINARY", "/usr/sbin/nginx")
 def run_module(tmp_path, **args) -> dict:
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=True)}))
+    # The collection's module_utils, which Ansible would send along with the module.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ensure_importable())] + sys.path))
     done = subprocess.run([sys.executable, str(MODULE), str(path)], capture_output=True, text=True, timeout=60,
-                          check=False)
+                          check=False, env=env)
+    assert done.stdout.lstrip().startswith("{"), done.stdout[-2000:] + done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
@@ -49,3 +57,101 @@ def test_a_missing_nginx_is_reported_not_failed(tmp_path, name):
 def test_a_directory_is_not_an_nginx(tmp_path):
     out = run_module(tmp_path, nginx=str(tmp_path))
     assert out["installed"] is False, out
+
+
+MASTER_CONF = """%(user)sworker_processes 1;
+worker_rlimit_nofile %(rlimit)d;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/error.log;
+daemon off;
+events { worker_connections 64; }
+http {
+    access_log off;
+%(temp_paths)s    server { listen unix:%(tmp)s/nginx.sock; }
+}
+"""
+
+
+@pytest.fixture
+def nginx_master(tmp_path, private_temp_paths):
+    """nginx_master(hard, rlimit): a real nginx master started with a hard open-files limit of HARD and its workers
+    asked for RLIMIT (worker_rlimit_nofile), without CAP_SYS_RESOURCE (setpriv drops it from the bounding set, as
+    a container does); returns its PID file once its worker runs."""
+    started = []
+
+    def start(hard, rlimit):
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(MASTER_CONF % {"tmp": tmp_path, "rlimit": rlimit, "temp_paths": private_temp_paths(str(tmp_path)),
+                                       "user": "user nobody nogroup;\n" if os.geteuid() == 0 else ""})
+        proc = subprocess.Popen(["setpriv", "--bounding-set", "-sys_resource", NGINX, "-p", str(tmp_path), "-c", str(conf)],
+                                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(proc)
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "nginx.sock").exists() or "worker process" not in _children_titles(proc.pid):
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "error.log").read_text()
+            time.sleep(0.05)
+        return str(tmp_path / "nginx.pid")
+
+    yield start
+    for proc in started:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _children_titles(pid):
+    titles = []
+    for entry in pathlib.Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid):
+                titles.append((entry / "cmdline").read_bytes().decode(errors="replace"))
+        except OSError:
+            continue
+    return " ".join(titles)
+
+
+needs_setpriv = pytest.mark.skipif(not shutil.which("setpriv"), reason="needs setpriv (util-linux)")
+
+
+@needs_setpriv
+@pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="needs the nginx binary at %s" % NGINX)
+def test_a_master_that_cannot_give_its_workers_their_limit_is_warned_about_in_check_mode(tmp_path, nginx_master):
+    pid_file = nginx_master(hard=2048, rlimit=4096)
+    out = run_module(tmp_path, nginx=NGINX, pid_file=pid_file, worker_rlimit_nofile=4096, worker_connections=1024)
+    master = out["open_files"]["master"]
+    assert master == {"pid": int(pathlib.Path(pid_file).read_text()), "soft": 1024, "hard": 2048, "can_raise": False}, out
+    assert out["open_files"]["rlimit"] == 4096
+    shortfall = out["open_files"]["shortfall"]
+    assert shortfall.startswith("realtime_proxy_worker_rlimit_nofile: nginx's workers need 4096 open files, but the "
+                                "running master (PID %d) may give them at most 2048" % master["pid"]), shortfall
+    # ansible-core 2.19 sends each warning as a structured event with its message.
+    warnings = [warning["event"]["msg"] if isinstance(warning, dict) else warning for warning in out["warnings"]]
+    assert warnings == [shortfall], out["warnings"]
+    # What it warns about: nginx's worker could not raise its limit and kept the master's 1024.
+    assert "setrlimit(RLIMIT_NOFILE, 4096) failed (1: Operation not permitted)" in (tmp_path / "error.log").read_text()
+
+
+@needs_setpriv
+@pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="needs the nginx binary at %s" % NGINX)
+def test_a_master_whose_hard_limit_suffices_is_not_warned_about(tmp_path, nginx_master):
+    pid_file = nginx_master(hard=4096, rlimit=4096)
+    out = run_module(tmp_path, nginx=NGINX, pid_file=pid_file, worker_rlimit_nofile=4096)
+    assert out["open_files"]["master"]["hard"] == 4096
+    assert out["open_files"]["shortfall"] == "" and "warnings" not in out, out
+    assert "setrlimit" not in (tmp_path / "error.log").read_text()
+
+
+def test_no_running_master_is_none(tmp_path):
+    (tmp_path / "stale.pid").write_text("%d\n" % os.getpid())  # a live process, but no nginx master
+    for pid_file in (str(tmp_path / "stale.pid"), str(tmp_path / "missing.pid")):
+        out = run_module(tmp_path, nginx=NGINX, pid_file=pid_file, worker_rlimit_nofile=1 << 30)
+        assert out["open_files"]["master"] is None and out["open_files"]["shortfall"] == "", out
+        assert out["open_files"]["errors"], out  # more than the host allows: refused, not warned about
+
+
+def test_the_workers_are_sized_from_the_host(tmp_path):
+    out = run_module(tmp_path, nginx=NGINX)
+    plan = out["open_files"]
+    assert plan["host_limit"] >= 1024 and plan["rlimit"] == min(plan["host_limit"], 65536), plan
+    assert plan["connections"] == plan["rlimit"] - max(256, plan["rlimit"] // 20) and plan["errors"] == []
+    assert out["page_size"] == os.sysconf("SC_PAGE_SIZE")

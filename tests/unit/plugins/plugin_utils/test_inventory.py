@@ -726,6 +726,17 @@ def test_directive_owned_by_the_type_is_refused_naming_the_type(kind, name, opti
         assert "use the location's %s" % option in message
 
 
+@pytest.mark.parametrize("kind", ["http", "sse", "websocket", "socketio"])
+@pytest.mark.parametrize("name,option", [("proxy_next_upstream", "next_upstream.conditions"),
+                                         ("proxy_next_upstream_tries", "next_upstream.tries"),
+                                         ("proxy_next_upstream_timeout", "next_upstream.timeout")])
+def test_next_upstream_directives_point_to_the_upstream(kind, name, option):
+    # Written in every location from its upstream's next_upstream: nginx -t would refuse a second one.
+    message = one_error(with_directives(LOCATION, [{name: "off"}], type=kind), "%s[0].%s" % (LOCATION, name))
+    assert message.endswith("is set by the location type %s; use %s on the location's upstream in "
+                            "realtime_proxy_upstreams" % (kind, option)), message
+
+
 @pytest.mark.parametrize("name", ["proxy_buffering", "gzip", "chunked_transfer_encoding"])
 def test_sse_owned_directives_are_free_on_http_locations(name):
     assert inventory_errors(with_directives(LOCATION, [{name: "on"}], type="http")) == []

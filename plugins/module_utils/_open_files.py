@@ -8,8 +8,14 @@ limit to ``worker_rlimit_nofile`` before it drops root, but never above the
 hard limit its master inherited unless it has CAP_SYS_RESOURCE: nginx then
 logs an alert and runs on with the soft limit (1024 under systemd). The hard
 limit systemd gives a service is at most PID 1's own, and no process gets more
-than ``fs.nr_open``; the smaller of the two is what the host allows. Pure
-functions, so the unit tests run them on recorded /proc texts.
+than ``fs.nr_open``; the smaller of the two is what the host allows.
+
+A running master keeps the limits it started with (the unit's LimitNOFILE)
+through every reload, so a higher worker_rlimit_nofile reaches workers that
+cannot raise their own limit only once nginx restarts: master_shortfall()
+says when. Pure functions on /proc texts, standard library only: nginx_info
+runs them on the host, the realtime_proxy_open_files filter on the
+controller, the unit tests on recorded texts.
 """
 
 from __future__ import annotations
@@ -31,11 +37,8 @@ LIMITS_RE = re.compile(r"(?m)^Max open files\s+(\S+)\s+(\S+)")
 def host_limit(limits_text, nr_open_text):
     """The open-files limit a service may have: PID 1's hard limit (/proc/1/limits), at most fs.nr_open."""
     nr_open = int(str(nr_open_text).strip())
-    match = LIMITS_RE.search(str(limits_text))
-    if not match:
-        raise ValueError("no 'Max open files' line in %r" % str(limits_text)[:200])
-    hard = match.group(2)
-    return nr_open if hard == "unlimited" else min(int(hard), nr_open)
+    hard = process_open_files(limits_text)[1]
+    return nr_open if hard is None else min(hard, nr_open)
 
 
 def connections_for(rlimit):
@@ -63,3 +66,41 @@ def open_files_plan(limit, rlimit=0, connections=0):
                       "(realtime_proxy_worker_rlimit_nofile, or this host's limit when that is 0); set it to at "
                       "most %d, or to 0 to size it from that limit" % (connections, rlimit, connections_for(rlimit)))
     return {"host_limit": limit, "rlimit": rlimit, "connections": connections, "errors": errors}
+
+
+# A worker sets soft and hard limit to worker_rlimit_nofile; above the hard
+# limit of its master that takes CAP_SYS_RESOURCE, and without it nginx logs
+# "setrlimit(RLIMIT_NOFILE, N) failed (1: Operation not permitted)" and the
+# worker keeps the master's soft limit.
+CAP_SYS_RESOURCE = 24
+CAP_EFFECTIVE_RE = re.compile(r"(?m)^CapEff:\s*([0-9a-fA-F]+)\s*$")
+
+
+def process_open_files(limits_text):
+    """(soft, hard) 'Max open files' of a /proc/PID/limits text; 'unlimited' is None."""
+    match = LIMITS_RE.search(str(limits_text))
+    if not match:
+        raise ValueError("no 'Max open files' line in %r" % str(limits_text)[:200])
+    return tuple(None if value == "unlimited" else int(value) for value in match.groups())
+
+
+def can_raise_limits(status_text):
+    """Whether the process of a /proc/PID/status text holds CAP_SYS_RESOURCE in its effective set."""
+    match = CAP_EFFECTIVE_RE.search(str(status_text))
+    return bool(match) and bool(int(match.group(1), 16) >> CAP_SYS_RESOURCE & 1)
+
+
+def master_shortfall(rlimit, master):
+    """Why the workers of a running nginx master cannot get RLIMIT open files until nginx restarts, or None.
+
+    MASTER is {pid, soft, hard, can_raise} of the running master (hard None: unlimited), or None when none runs.
+    """
+    if not master or master["can_raise"] or master["hard"] is None or master["hard"] >= rlimit:
+        return None
+    return ("realtime_proxy_worker_rlimit_nofile: nginx's workers need %d open files, but the running master "
+            "(PID %d) may give them at most %d, its hard limit, and cannot raise it (it lacks CAP_SYS_RESOURCE): "
+            "its workers keep %d files. The systemd drop-in's LimitNOFILE=%d applies only when nginx restarts, and "
+            "the role reloads. Set realtime_proxy_restart_for_open_files: true to have the role restart nginx once, "
+            "which closes every open SSE stream and WebSocket, or restart nginx yourself when that suits you"
+            % (rlimit, master["pid"], master["hard"], master["soft"] if master["soft"] is not None else master["hard"],
+               rlimit))
