@@ -25,10 +25,10 @@ export MOLECULE_NO_LOG := false
 # 5), so they end close together; demo, whose browser test times events to 100 ms, goes
 # last, when fewer lanes are busy. oldest_core runs in `make matrix`. demo (the demo with
 # its browser test) takes the demo's ports and container, so it replaces a running `make demo`.
-SCENARIOS ?= failures fleet default probe routing pipelines platforms layers reload socketio balancing security demo
+SCENARIOS ?= failures fleet metrics default probe routing pipelines platforms layers reload socketio balancing security demo
 MOLECULE_LANES ?= 4
 
-.PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule bench clean
+.PHONY: help setup venv nginx prometheus chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
@@ -39,13 +39,18 @@ help:
 	@echo "make matrix     ansible-test units and sanity on ansible-core 2.16 to 2.19, and a molecule scenario on 2.16"
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 
-setup: venv nginx chromium docker images
+setup: venv nginx prometheus chromium docker images
 
 venv:
 	@bash tools/setup-venv.sh
 
 nginx:
 	@bash tools/ensure-nginx.sh
+
+# Debian's prometheus (server and promtool), unpacked into build/prometheus: the
+# alert rules' tests (lint) and the metrics scenario's Prometheus server.
+prometheus:
+	@bash tools/ensure-prometheus.sh
 
 # Debian's Chromium, for the demo's browser test (molecule/demo).
 chromium:
@@ -70,14 +75,16 @@ demo-screenshot: venv chromium
 # matrix includes `make sanity` (its ansible-core 2.19 session is that run).
 test: setup lint unit docs-test matrix molecule
 
-lint: venv
+lint: venv prometheus
 	yamllint -s .
 	ansible-lint --profile production --offline
 	antsibull-changelog lint
 	antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs --validate-collection-refs self .
+	build/prometheus/usr/bin/promtool check rules extensions/prometheus/realtime_nginx.rules.yml
+	build/prometheus/usr/bin/promtool test rules tests/prometheus/realtime_nginx.rules.test.yml
 	@bash tools/check-collection.sh
 
-unit: venv nginx
+unit: venv nginx prometheus
 	pytest -p no:cacheprovider tests/unit
 
 # The documentation site, offline: antsibull-docs and Sphinx (tools/build-docs.sh).
