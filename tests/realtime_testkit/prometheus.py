@@ -100,6 +100,13 @@ class Prometheus:
     def targets(self) -> list:
         return self._get("/api/v1/targets", state="active")["activeTargets"]
 
+    def wait_value(self, expr: str, accept: Callable[[float], bool], *, timeout: float, what: str) -> float:
+        """The value of EXPR once ACCEPT takes it (see wait()); a missing series is never accepted."""
+        def probe():
+            value = self.value(expr)
+            return value is not None and accept(value) and [value]
+        return self.wait(probe, timeout=timeout, what=what)[0]
+
     def wait(self, probe: Callable[[], object], *, timeout: float, what: str, interval: float = 0.5):
         """Call PROBE every INTERVAL s until it returns something true; that value. Fails after TIMEOUT s,
         saying WHAT was awaited and what PROBE returned last."""

@@ -45,14 +45,16 @@ def test_prometheus_scrapes_both_exporters_with_the_proxy_label(prometheus, name
     assert up == {"realtime_nginx": "1", "realtime_nginx_node": "1"}
     assert gauge(prometheus, name, "nginx_up") == 1
     # The nginx exporter's series and the capacity gauges carry the same label, so PromQL joins them.
-    assert prometheus.wait(lambda: gauge(prometheus, name, "realtime_nginx_connection_capacity"), timeout=30,
-                           what="the capacity gauges")
+    assert prometheus.wait_value('realtime_nginx_connection_capacity{realtime_proxy="%s"}' % name, lambda value: value > 0,
+                                 timeout=30, what="the capacity gauges")
 
 
 def test_the_shipped_rules_load_and_evaluate_cleanly(prometheus):
-    rules = prometheus.wait(lambda: (lambda rules: rules if all(not rule["lastEvaluation"].startswith("0001")
-                                                                for rule in rules) else None)(prometheus.rules()),
-                            timeout=30, what="an evaluation of every rule")
+    def evaluated():
+        rules = prometheus.rules()
+        return rules if all(not rule["lastEvaluation"].startswith("0001") for rule in rules) else None
+
+    rules = prometheus.wait(evaluated, timeout=30, what="an evaluation of every rule")
     assert [rule["name"] for rule in rules] == rule_names(kind="record") + rule_names()
     assert [(rule["name"], rule["health"], rule.get("lastError", "")) for rule in rules if rule["health"] != "ok"] == []
 
@@ -86,21 +88,25 @@ def test_capacity_gauges_are_what_nginx_runs(host, prometheus, name, variables):
 
 def test_held_streams_move_active_connections_and_the_capacity_alert(prometheus, name, base):
     active = 'nginx_connections_active{realtime_proxy="%s"}' % name
+    in_use = 'realtime_proxy:nginx_connections:in_use{realtime_proxy="%s"}' % name
     ratio = 'realtime_proxy:nginx_connection_capacity:ratio{realtime_proxy="%s"}' % name
     idle = prometheus.value(active)
+    idle_in_use = prometheus.value(in_use)
     capacity = gauge(prometheus, name, "realtime_nginx_connection_capacity")
     assert prometheus.alert_state("RealtimeNginxStreamCapacityHigh") is None
     started = time.monotonic()
     with sse_streams_held("http://%s/sse/stream?count=100000&interval=5" % base, STREAMS, duration=240) as held:
-        busy = prometheus.wait(lambda: (lambda value: value if value >= idle + STREAMS * 0.98 else None)(prometheus.value(active)),
-                               timeout=60, what="%d more active connections than %d" % (STREAMS, idle))
+        busy = prometheus.wait_value(active, lambda value: value >= idle + STREAMS * 0.98, timeout=60,
+                                     what="%d more active connections than %d" % (STREAMS, idle))
         # stub_status counts each stream once, its client connection; its upstream connection is the second
         # of the two that worker_connections counts, and the recorded ratio counts both.
         assert idle + STREAMS - 2 <= busy <= idle + STREAMS + 4, (idle, busy)
         # The recording rules see the new figure at their next evaluation.
-        in_use = prometheus.wait(lambda: (lambda value: value if value and value > 0.8 else None)(prometheus.value(ratio)),
-                                 timeout=30, what="the recorded share of capacity past 80%")
-        assert in_use == pytest.approx(2 * prometheus.value(active) / capacity, abs=0.01)
+        share = prometheus.wait_value(ratio, lambda value: value > 0.8, timeout=30,
+                                      what="the recorded share of capacity past 80%")
+        assert share == pytest.approx(2 * prometheus.value(active) / capacity, abs=0.01)
+        # The connections the workers hold: two per stream.
+        assert 2 * STREAMS - 4 <= prometheus.value(in_use) - idle_in_use <= 2 * STREAMS + 8
         prometheus.wait(lambda: prometheus.alert_state("RealtimeNginxStreamCapacityHigh") == "firing", timeout=60,
                         what="RealtimeNginxStreamCapacityHigh firing")
         fired = time.monotonic() - started
@@ -111,9 +117,9 @@ def test_held_streams_move_active_connections_and_the_capacity_alert(prometheus,
     assert (summary.opened, summary.failed_to_open, summary.closed_early) == (STREAMS, 0, 0), summary
     prometheus.wait(lambda: prometheus.alert_state("RealtimeNginxStreamCapacityHigh") is None, timeout=60,
                     what="RealtimeNginxStreamCapacityHigh resolved after the streams closed")
-    prometheus.wait(lambda: prometheus.value(active) <= idle + 2, timeout=30, what="active connections back to idle")
+    prometheus.wait_value(active, lambda value: value <= idle + 2, timeout=30, what="active connections back to idle")
     print("%d streams: active connections %d -> %d, %.0f%% of capacity; the alert fired %.1f s after they opened"
-          % (STREAMS, idle, busy, 100 * in_use, fired))
+          % (STREAMS, idle, busy, 100 * share, fired))
 
 
 def test_old_workers_that_outlive_the_shutdown_timeout_are_alerted(host, prometheus, name, base):
@@ -131,7 +137,7 @@ def test_old_workers_that_outlive_the_shutdown_timeout_are_alerted(host, prometh
             for pid in old:
                 host.run_expect([0], "kill -STOP %d" % pid)
                 stopped.append(pid)
-            assert prometheus.wait(lambda: prometheus.value(retiring), timeout=30, what="retiring workers") == len(old)
+            assert prometheus.wait_value(retiring, lambda value: value > 0, timeout=30, what="retiring workers") == len(old)
             since = gauge(prometheus, name, "realtime_nginx_retiring_since_timestamp_seconds")
             # The current generation started at the reload: old workers retire then, not earlier.
             assert reloaded - 3 <= since <= reloaded + 1, (reloaded, since)
@@ -142,7 +148,7 @@ def test_old_workers_that_outlive_the_shutdown_timeout_are_alerted(host, prometh
         finally:
             for pid in stopped:
                 host.run("kill -CONT %d" % pid)
-    prometheus.wait(lambda: prometheus.value(retiring) == 0, timeout=60, what="the old workers gone")
+    prometheus.wait_value(retiring, lambda value: value == 0, timeout=60, what="the old workers gone")
     prometheus.wait(lambda: prometheus.alert_state("RealtimeNginxOldWorkersLinger") is None, timeout=30,
                     what="RealtimeNginxOldWorkersLinger resolved")
     print("old workers retired by a reload: %d; the alert fired %.1f s after it" % (len(old), lingered))

@@ -17,12 +17,12 @@ def test_a_prometheus_server_for_the_length_of_a_block(free_port, tmp_path):
     # Prometheus scrapes itself: one target, up.
     with prometheus_server(port=port, data_dir=tmp_path / "data", jobs={"self": ["127.0.0.1:%d" % port]},
                            rule_files=[rules], lifetime=300) as prometheus:
-        assert prometheus.wait(lambda: prometheus.value('up{job="self"}'), timeout=30, what="itself scraped") == 1
+        assert prometheus.wait_value('up{job="self"}', lambda up: up == 1, timeout=30, what="itself scraped") == 1
         assert prometheus.value("vector(42)") == 42
         assert prometheus.value("absent_metric_of_no_kind") is None
         assert [t["scrapeUrl"] for t in prometheus.targets()] == ["http://127.0.0.1:%d/metrics" % port]
         # The shipped rules load; with no proxy to watch, nothing fires.
-        rules = prometheus.wait(lambda: prometheus.rules(), timeout=30, what="the rules loaded")
+        rules = prometheus.wait(prometheus.rules, timeout=30, what="the rules loaded")
         assert [rule["name"] for rule in rules] == rule_names(kind="record") + rule_names()
         assert {rule["health"] for rule in rules} <= {"ok", "unknown"}
         assert prometheus.alerts() == []

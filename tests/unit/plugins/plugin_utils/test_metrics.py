@@ -8,12 +8,12 @@ import yaml
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors
 from ansible_collections.realtime.nginx.plugins.plugin_utils._metrics import (
     as_bool, exporter_address, label_value, metrics_plan, scrape_url, stub_status_listen)
-from realtime_testkit.render import REPO_ROOT
+from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import ROLE_DIR
 
-from test_inventory import inventory, one_error
+from ansible_collections.realtime.nginx.tests.unit.plugins.plugin_utils.test_inventory import inventory, one_error
 
-EXPORTERS = yaml.safe_load((REPO_ROOT / "roles/realtime_proxy/vars/Debian.yml").read_text())["realtime_proxy__metrics_exporters"]
-DEFAULTS = yaml.safe_load((REPO_ROOT / "roles/realtime_proxy/defaults/main/metrics.yml").read_text())
+EXPORTERS = yaml.safe_load((ROLE_DIR / "vars/Debian.yml").read_text())["realtime_proxy__metrics_exporters"]
+DEFAULTS = yaml.safe_load((ROLE_DIR / "defaults/main/metrics.yml").read_text())
 
 
 def metrics(**overrides):
