@@ -23,10 +23,6 @@ TEXTFILE = "realtime_nginx.prom"
 # A label value that is safe as it is in a systemd command line, in the
 # exporter's const-labels and in Prometheus's text format.
 LABEL_VALUE_RE = re.compile(r"[^A-Za-z0-9._:-]")
-# The exporter waits for nginx's stub_status at start (it exits when it cannot
-# read it) this many times, 5 s apart, rather than crash-looping into
-# systemd's start limit while nginx is down.
-EXPORTER_RETRIES = 100000
 
 
 # What Ansible's bool filter reads as true or false (an INI inventory or -e key=value gives strings).
@@ -109,7 +105,8 @@ def metrics_plan(settings, exporters, name):
     """{label, textfile, textfile_dir, exporters, packages}: what realtime_proxy_metrics asks of a host.
 
     SETTINGS are the role's realtime_proxy_* variables, EXPORTERS the OS family's packages
-    (vars/<family>.yml, realtime_proxy__metrics_exporters: {nginx: {package, service, binary}, node: ...}),
+    (vars/<family>.yml, realtime_proxy__metrics_exporters: {nginx: {package, service, binary, flags}, node: ...};
+    flags names the nginx exporter's listen, scrape and label flags and lists the ones it starts with),
     NAME the inventory host name. ``exporters`` lists the exporters to run, each with its package, service,
     listen address, command line and ``allow`` (the addresses systemd lets it talk to); it is empty when
     metrics are off. An inventory that realtime_proxy_errors refuses gives no meaningful plan.
@@ -125,14 +122,14 @@ def metrics_plan(settings, exporters, name):
     # The exporter connects to stub_status itself, so systemd must let it reach that address too.
     reach = host_address(scrape_host(stub))
     nginx = exporters["nginx"]
+    flags = nginx["flags"]
     wanted = [dict(nginx, name="nginx", listen=settings["realtime_proxy_metrics_listen"],
                    allow=allow + ([str(reach)] if reach is not None and str(reach) not in allow else []),
                    command=[nginx["binary"],
-                            "-web.listen-address=" + exporter_address(settings["realtime_proxy_metrics_listen"]),
-                            "-nginx.scrape-uri=" + scrape_url(stub, settings.get("realtime_proxy_stub_status_path",
-                                                                                 "/nginx_status")),
-                            "-nginx.retries=%d" % EXPORTER_RETRIES, "-nginx.retry-interval=5s",
-                            "-prometheus.const-labels=%s=%s" % (LABEL, label)])]
+                            "%s=%s" % (flags["listen"], exporter_address(settings["realtime_proxy_metrics_listen"])),
+                            "%s=%s" % (flags["scrape"], scrape_url(stub, settings.get("realtime_proxy_stub_status_path",
+                                                                                       "/nginx_status"))),
+                            "%s=%s=%s" % (flags["label"], LABEL, label)] + list(flags.get("start", [])))]
     node_listen = settings.get("realtime_proxy_metrics_node_exporter_listen") or ""
     if node_listen:
         node = exporters["node"]

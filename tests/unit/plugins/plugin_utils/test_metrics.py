@@ -79,13 +79,25 @@ def test_metrics_on_runs_both_exporters_with_the_label_and_the_firewall():
     assert plan["packages"] == ["prometheus-nginx-exporter", "prometheus-node-exporter"]
     assert nginx["command"] == [
         "/usr/bin/prometheus-nginx-exporter", "-web.listen-address=127.0.0.1:9113",
-        "-nginx.scrape-uri=http://127.0.0.1:8089/nginx_status", "-nginx.retries=100000", "-nginx.retry-interval=5s",
-        "-prometheus.const-labels=realtime_proxy=proxy_1"]
+        "-nginx.scrape-uri=http://127.0.0.1:8089/nginx_status", "-prometheus.const-labels=realtime_proxy=proxy_1",
+        "-nginx.retries=100000", "-nginx.retry-interval=5s"]
     assert node["command"] == ["/usr/bin/prometheus-node-exporter", "--web.listen-address=127.0.0.1:9100",
                                "--collector.textfile.directory=/var/lib/prometheus/node-exporter"]
     assert nginx["allow"] == node["allow"] == ["127.0.0.1", "::1"]
     assert (nginx["service"], node["service"]) == ("prometheus-nginx-exporter", "prometheus-node-exporter")
     assert plan["label"] == "proxy_1"
+
+
+def test_debian_13s_nginx_exporter_gets_the_flags_of_its_version():
+    """Debian 13 ships nginx-prometheus-exporter 1.4: double-dash flags, one constant label a flag, no retries."""
+    exporters = yaml.safe_load((ROLE_DIR / "vars/Debian-13.yml").read_text())["realtime_proxy__metrics_exporters"]
+    nginx = metrics_plan(metrics(), exporters, "proxy1")["exporters"][0]
+    assert nginx["command"] == ["/usr/bin/prometheus-nginx-exporter", "--web.listen-address=127.0.0.1:9113",
+                                "--nginx.scrape-uri=http://127.0.0.1:8089/nginx_status",
+                                "--prometheus.const-label=realtime_proxy=proxy1"]
+    # Only the flags differ from the family's.
+    assert exporters["node"] == EXPORTERS["node"]
+    assert dict(exporters["nginx"], flags=None) == dict(EXPORTERS["nginx"], flags=None)
 
 
 def test_the_nginx_exporter_may_reach_the_stub_status_address_it_reads():
