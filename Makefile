@@ -24,8 +24,8 @@ export MOLECULE_NO_LOG := false
 # order, the longest first (failures takes 8 to 13 minutes, metrics about 9 on a busy
 # machine, fleet about 6, the others 2 to 5), so they end close together; demo, whose browser
 # test times events to 100 ms, goes last, when fewer lanes are busy. oldest_core runs in
-# `make matrix`. demo (the demo with
-# its browser test) takes the demo's ports and container, so it replaces a running `make demo`.
+# `make matrix`. demo (the demo with its browser test) takes the demo's ports and container,
+# so it replaces a running `make demo`.
 SCENARIOS ?= failures metrics fleet default probe routing pipelines platforms layers reload socketio balancing security demo
 MOLECULE_LANES ?= 4
 
