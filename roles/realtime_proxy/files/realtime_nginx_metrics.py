@@ -190,7 +190,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     seen = {}
     while True:
-        write(args.output, exposition(gauges(args.pid_file, args.conf, seen, time.time(), args.proc), args.label))
+        try:
+            write(args.output, exposition(gauges(args.pid_file, args.conf, seen, time.time(), args.proc), args.label))
+        except OSError as exc:
+            # The textfile directory went away (a package purged it): the gauges go stale, which an alert
+            # sees, and the next write may work again.
+            if args.once:
+                raise
+            print("realtime-nginx-metrics: cannot write %s: %s" % (args.output, exc), file=sys.stderr, flush=True)
         if args.once:
             return 0
         time.sleep(args.interval)
