@@ -21,15 +21,16 @@ export MOLECULE_NO_LOG := false
 
 # In four lanes (tools/run-scenarios.sh): scenarios mostly wait on apt, containers and
 # streams, so four share two cores. The lanes take the scenarios from one queue in this
-# order, the longest first (failures takes 8 to 13 minutes, fleet about 6, the others 2 to
-# 5), so they end close together; demo_browser, whose browser test times events to 100 ms,
-# goes last, when fewer lanes are busy. interop (servers x clients x HTTP versions, with its
-# servers on the controller) takes about 4. oldest_core runs in `make matrix`. demo_browser is
-# the demo with its browser test on ports of its own, so a running `make demo` stays up.
-SCENARIOS ?= failures fleet default interop probe routing pipelines platforms layers reload socketio balancing acme security demo_browser
+# order, the longest first (failures takes 8 to 13 minutes, metrics 4 to 9 on a busy
+# machine, fleet about 6, interop (servers x clients x HTTP versions, with its servers on the
+# controller) about 4, the others 2 to 5), so they end close together; demo_browser, whose
+# browser test times events to 100 ms, goes last, when fewer lanes are busy. oldest_core runs
+# in `make matrix`. demo_browser is the demo with its browser test on ports of its own, so a
+# running `make demo` stays up.
+SCENARIOS ?= failures metrics fleet default interop probe routing pipelines platforms layers reload socketio balancing acme security demo_browser
 MOLECULE_LANES ?= 4
 
-.PHONY: help setup venv nginx chromium pebble docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule interop-report bench clean
+.PHONY: help setup venv nginx prometheus chromium pebble docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule interop-report bench clean
 
 help:
 	@echo "make demo       provision a demo proxy in a container and show SSE and WebSocket through it"
@@ -41,7 +42,7 @@ help:
 	@echo "make bench      measure latency, capacity and reloads; regenerates docs/performance.md"
 	@echo "make interop-report  docs/interop.md from the last run of the interop scenario"
 
-setup: venv nginx chromium pebble docker images
+setup: venv nginx prometheus chromium pebble docker images
 
 venv:
 	@bash tools/setup-venv.sh
@@ -49,7 +50,12 @@ venv:
 nginx:
 	@bash tools/ensure-nginx.sh
 
-# Debian's Chromium, for the demo's browser test (molecule/demo).
+# Debian's prometheus (server and promtool), unpacked into build/prometheus: the
+# alert rules' tests (lint) and the metrics scenario's Prometheus server.
+prometheus:
+	@bash tools/ensure-prometheus.sh
+
+# Debian's Chromium, for the browser tests (molecule/demo_browser, molecule/interop).
 chromium:
 	@bash tools/ensure-chromium.sh
 
@@ -76,14 +82,16 @@ demo-screenshot: venv chromium
 # matrix includes `make sanity` (its ansible-core 2.19 session is that run).
 test: setup lint unit docs-test matrix molecule
 
-lint: venv
+lint: venv prometheus
 	yamllint -s .
 	ansible-lint --profile production --offline
 	antsibull-changelog lint
 	antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs --validate-collection-refs self .
+	build/prometheus/usr/bin/promtool check rules extensions/prometheus/realtime_nginx.rules.yml
+	build/prometheus/usr/bin/promtool test rules tests/prometheus/realtime_nginx.rules.test.yml
 	@bash tools/check-collection.sh
 
-unit: venv nginx
+unit: venv nginx prometheus
 	pytest -p no:cacheprovider tests/unit
 
 # The documentation site, offline: antsibull-docs and Sphinx (tools/build-docs.sh).

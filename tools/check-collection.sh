@@ -27,6 +27,14 @@ if [ -n "$leaked" ]; then
     echo "$leaked" >&2
     exit 1
 fi
+# What users load into Prometheus ships with the collection (README, Metrics).
+listing="$(tar -tzf "$tarball" | sed 's|^\./||')"
+for shipped in extensions/prometheus/realtime_nginx.rules.yml roles/realtime_proxy/files/realtime_nginx_metrics.py; do
+    if ! grep -qxF "$shipped" <<<"$listing"; then
+        echo "check-collection: $(basename "$tarball") lacks $shipped" >&2
+        exit 1
+    fi
+done
 ansible-galaxy collection install --offline -p "$work/installed" "$tarball" >/dev/null
 
 cd "$work"

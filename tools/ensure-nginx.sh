@@ -17,16 +17,5 @@ if ! command -v apt-get >/dev/null 2>&1; then
     echo "ensure-nginx: no apt-get; set REALTIME_NGINX_BINARY to an nginx binary for the nginx -t tests" >&2
     exit 0
 fi
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-if ! apt-get download nginx nginx-common >/dev/null 2>&1; then
-    apt-get update -qq
-    apt-get download nginx nginx-common >/dev/null 2>&1
-fi
-rm -rf "$dest"
-mkdir -p "$dest"
-for deb in ./*.deb; do
-    dpkg-deb -x "$deb" "$dest"
-done
+bash "${root}/tools/unpack-debs.sh" "$dest" nginx nginx-common
 echo "ensure-nginx: unpacked $("${dest}/usr/sbin/nginx" -v 2>&1) into build/nginx" >&2

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_pending, acme_requests
+from ansible_collections.realtime.nginx.plugins.plugin_utils._metrics import metrics_plan
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features, site_listens
 from ansible_collections.realtime.nginx.plugins.module_utils._open_files import host_limit, open_files_plan
 
@@ -47,6 +48,11 @@ def realtime_proxy_open_files(limits, nr_open, rlimit=0, connections=0):
     return open_files_plan(host_limit(limits, nr_open), rlimit, connections)
 
 
+def realtime_proxy_metrics_plan(settings, exporters, name):
+    """The exporters realtime_proxy_metrics asks of a host (metrics_plan()), from a mapping of realtime_proxy_* variables."""
+    return metrics_plan(dict(settings), dict(exporters), name)
+
+
 def realtime_proxy_tls_files(sites):
     """The certificate and key files of sites that give PEM text, for nginx_config's secret_files."""
     return tls_material(list(sites))
@@ -86,6 +92,7 @@ class FilterModule:
             "realtime_proxy_files": realtime_proxy_files,
             "realtime_proxy_nginx_errors": realtime_proxy_nginx_errors,
             "realtime_proxy_nginx_features": realtime_proxy_nginx_features,
+            "realtime_proxy_metrics_plan": realtime_proxy_metrics_plan,
             "realtime_proxy_open_files": realtime_proxy_open_files,
             "realtime_proxy_tls_files": realtime_proxy_tls_files,
             "realtime_proxy_verify_targets": realtime_proxy_verify_targets,

@@ -17,6 +17,7 @@ import re
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import AcmeChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directives import DirectiveChecks
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_metrics import MetricsChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import (  # pylint: disable=unused-import
     UPSTREAM_KEYS,  # noqa: F401  read from here with the other key sets
     UpstreamChecks,
@@ -91,7 +92,7 @@ def _size_text(size):
     return str(size)
 
 
-class InventoryChecker(UpstreamChecks, DirectiveChecks, AcmeChecks):
+class InventoryChecker(UpstreamChecks, DirectiveChecks, AcmeChecks, MetricsChecks):
     """Collects every problem in one pass, so a user fixes them all at once.
 
     The checks of realtime_proxy_upstreams are in UpstreamChecks (_inventory_upstreams), those of tls.acme in
@@ -464,6 +465,7 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks, AcmeChecks):
             self.error("realtime_proxy_limit_req_rate", "%r is not a rate such as 20r/s or 600r/m, or empty for no limit" % (rate,))
         self.networks("realtime_proxy_trusted_proxies", settings.get("realtime_proxy_trusted_proxies") or [])
         self.stub_status(settings)
+        self.metrics(settings)
         self.directives("realtime_proxy_http_directives", settings.get("realtime_proxy_http_directives", []), "http")
         ciphers = settings.get("realtime_proxy_tls_ciphers", ["ECDHE-RSA-AES128-GCM-SHA256"])
         if not isinstance(ciphers, list) or not ciphers:

@@ -15,6 +15,8 @@ stream or request keeps its own record, and ``summary()`` counts them.
 test's self-signed certificate); an ``ssl.SSLContext`` verifies with it (a
 client that trusts one test CA alone).
 * ``request_loop(url, count=..., duration=..., concurrency=...)``: plain GETs.
+* ``sse_streams_held(url, n, duration=...)``: a with-block during which N SSE
+  streams are open (hold_sse in a thread of its own), for synchronous tests.
 
 Stamps are wall-clock seconds (``time.time()``), so they compare directly with
 times read from ``/proc`` in a container that shares the kernel (for example
@@ -38,7 +40,9 @@ import contextlib
 import json
 import math
 import random
+import contextlib
 import ssl
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, List, Optional
@@ -51,7 +55,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketExce
 from .sse import SseParser
 
 __all__ = ["StreamRecord", "HoldResult", "RequestRecord", "RequestLoopResult", "LoadSummary",
-           "hold_sse", "hold_sse_h2", "hold_ws", "request_loop", "percentiles", "HeldStreams", "held_streams"]
+           "hold_sse", "hold_sse_h2", "hold_ws", "request_loop", "percentiles", "HeldStreams", "held_streams",
+           "sse_streams_held"]
 
 # Hard caps so that a typo cannot turn a test into a flood.
 MAX_STREAMS = 9000
@@ -768,3 +773,40 @@ async def held_streams(sse_url: str, n_sse: int, ws_url: str, n_ws: int, *, dura
             held.requests = await tasks[0]
         held.sse = await sse_task
         held.ws = await ws_task
+
+
+@contextlib.contextmanager
+def sse_streams_held(url: str, n: int, *, duration: float, open_timeout: float = 60.0, **options):
+    """Hold N SSE streams to URL (hold_sse, with OPTIONS) in a thread of their own for the with-block.
+
+    The block starts once every stream has opened or failed to (at most OPEN_TIMEOUT s) and yields a
+    dict; when the block ends, the streams are closed and the dict's "result" is their HoldResult.
+    DURATION bounds the streams' life however long the block takes.
+    """
+    held = {}
+    ready = threading.Event()
+    control = {}
+
+    def run():
+        async def main():
+            opened, stop = asyncio.Event(), asyncio.Event()
+            control["loop"], control["stop"] = asyncio.get_running_loop(), stop
+            task = asyncio.ensure_future(hold_sse(url, n, duration=duration, ready=opened, stop=stop, **options))
+            await opened.wait()
+            ready.set()
+            held["result"] = await task
+        try:
+            asyncio.run(main())
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=run, name="sse_streams_held", daemon=True)
+    thread.start()
+    try:
+        if not ready.wait(open_timeout):
+            raise AssertionError("%d SSE streams to %s did not open within %.0f s" % (n, url, open_timeout))
+        yield held
+    finally:
+        if "loop" in control and thread.is_alive():
+            control["loop"].call_soon_threadsafe(control["stop"].set)
+        thread.join(duration + 30)

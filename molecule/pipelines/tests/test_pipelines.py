@@ -64,7 +64,7 @@ def test_the_real_run_then_converges_and_streams(host, name, base):
 def test_role_tags_are_documented():
     tags = role_tags()
     assert tags == ["realtime_proxy", "realtime_proxy_check", "realtime_proxy_configure", "realtime_proxy_install",
-                    "realtime_proxy_verify"]
+                    "realtime_proxy_metrics", "realtime_proxy_verify"]
     readme = (REPO_ROOT / "README.md").read_text()
     for tag in tags:
         assert "`%s`" % tag in readme, "%s is not documented in the README" % tag

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from realtime_testkit.load import (HoldResult, RequestLoopResult, StreamRecord, hold_sse, hold_ws,
-                                   percentiles, request_loop)
+                                   percentiles, request_loop, sse_streams_held)
 
 N = 20
 
@@ -250,3 +250,23 @@ def test_percentiles_and_summary_of_records():
     assert a.resume_continued is True and b.resume_continued is False and c.resume_continued is None
     empty = RequestLoopResult("u", 0.0, 0.0).summary()
     assert empty.attempted == 0 and empty.latency_ms == {"n": 0}
+
+
+def test_sse_streams_held_for_a_with_block(backend):
+    url = backend.base + "/sse/hold?count=0&interval=0.1"
+    started = time.monotonic()
+    with sse_streams_held(url, N, duration=60, open_timeout=10) as held:
+        assert "result" not in held  # open while the block runs
+        with socket.create_connection(("127.0.0.1", backend.port), timeout=5):
+            pass
+    took = time.monotonic() - started
+    s = held["result"].summary()
+    assert (s.opened, s.failed_to_open, s.closed_early, s.still_open) == (N, 0, 0, N), s
+    assert took < 10, "the streams were not closed when the block ended (%.1f s)" % took
+
+
+def test_sse_streams_held_that_cannot_open_are_counted(free_port):
+    with sse_streams_held("http://127.0.0.1:%d/sse/" % free_port(), 2, duration=5, connect_timeout=3) as held:
+        pass
+    s = held["result"].summary()
+    assert (s.opened, s.failed_to_open) == (0, 2), s
