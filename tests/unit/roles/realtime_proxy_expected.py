@@ -77,8 +77,8 @@ from realtime_testkit.render import HOST_OPEN_FILES, files_for, merged_variables
 TYPE_HEADERS = {
     "http": {"Connection": ""},
     "sse": {"Connection": ""},
-    "websocket": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$connection_upgrade"},
-    "socketio": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$connection_upgrade"},
+    "websocket": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$realtime_proxy_connection"},
+    "socketio": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$realtime_proxy_connection"},
 }
 
 TYPE_EXTRA = {
