@@ -26,6 +26,8 @@ import pytest
 
 pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip install crossplane)')
 
+from realtime_testkit.guide import server_block
+
 from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import (
     audit_config,
     format_report,
@@ -157,21 +159,18 @@ def _rule_problems(rules):
 
 
 # The field guide's server block as a user writes it out (shared with the
-# molecule scenarios), put into a main configuration like Debian's.
-GUIDE_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'realtime_testkit', 'guide',
-                          'realtime.conf')
+# molecule scenarios: realtime_testkit.guide), put into a main configuration like Debian's.
 GUIDE_MAIN = ('user www-data;\nworker_processes auto;\npid /run/nginx.pid;\nevents {\n    worker_connections 768;\n}\n'
-              'http {\n    sendfile on;\n    gzip on;\n    include /etc/nginx/sites-enabled/*;\n}\n')
+              'http {\n    sendfile on;\n    gzip on;\n    include /etc/nginx/conf.d/*.conf;\n'
+              '    include /etc/nginx/sites-enabled/*;\n}\n')
 
 
-def _guide_dump(listen):
-    """nginx -T of a stock-like nginx with the guide's site, its listen line replaced by LISTEN."""
-    with open(GUIDE_SITE) as f:
-        site = f.read()
-    assert site.count('    listen 80;\n') == 1
-    site = site.replace('    listen 80;\n', listen)
-    return ('# configuration file /etc/nginx/nginx.conf:\n' + GUIDE_MAIN
-            + '\n# configuration file /etc/nginx/sites-enabled/realtime:\n' + site)
+def _guide_dump(listen, site=None, extra=()):
+    """nginx -T of a stock-like nginx with the guide's site (or SITE), its listen line replaced by LISTEN, and
+    the files EXTRA ((path, text) pairs) after it."""
+    site = server_block(listen, text=site)
+    files = [('/etc/nginx/nginx.conf', GUIDE_MAIN), ('/etc/nginx/sites-enabled/realtime', site)] + list(extra)
+    return ''.join('# configuration file %s:\n%s\n' % (path, text) for path, text in files)
 
 
 def _site_line(dump, text, nth=0):
