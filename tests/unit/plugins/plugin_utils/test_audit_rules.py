@@ -18,6 +18,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -25,8 +26,6 @@ import re
 import pytest
 
 pytest.importorskip('crossplane', reason='the audit parses with crossplane (pip install crossplane)')
-
-from realtime_testkit.guide import server_block
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import (
     audit_config,
@@ -159,7 +158,15 @@ def _rule_problems(rules):
 
 
 # The field guide's server block as a user writes it out (shared with the
-# molecule scenarios: realtime_testkit.guide), put into a main configuration like Debian's.
+# molecule scenarios: realtime_testkit.guide), put into a main configuration
+# like Debian's. The guide's module is loaded by its path: it needs only the
+# standard library, unlike the rest of realtime_testkit, which ansible-test's
+# unit test environment does not install.
+_GUIDE_SPEC = importlib.util.spec_from_file_location('realtime_testkit_guide', os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'realtime_testkit', 'guide', '__init__.py'))
+_GUIDE = importlib.util.module_from_spec(_GUIDE_SPEC)
+_GUIDE_SPEC.loader.exec_module(_GUIDE)
+server_block = _GUIDE.server_block
 GUIDE_MAIN = ('user www-data;\nworker_processes auto;\npid /run/nginx.pid;\nevents {\n    worker_connections 768;\n}\n'
               'http {\n    sendfile on;\n    gzip on;\n    include /etc/nginx/conf.d/*.conf;\n'
               '    include /etc/nginx/sites-enabled/*;\n}\n')
