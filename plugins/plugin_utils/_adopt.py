@@ -206,8 +206,8 @@ class AdoptCheck:
             else:
                 self.errors.append(
                     "realtime_proxy_manage_nginx_conf: the %s %r is defined in %s:%d and by the role's %s; nginx "
-                    'refuses two of one name. Rename the one in %s' % (kind.replace('_', ' '), name, path, line,
-                                                                        ours, path))
+                    'refuses two of one name. Rename the one in %s'
+                    % (kind.replace('_', ' '), name, path, line, ours, path))
 
     def check_removals(self):
         snippets = self.settings.get('realtime_proxy_snippets') or []

@@ -451,8 +451,9 @@ def snippet_conflict(target):
             for hidden in effective_array(loc.node.parent, name) if loc.node.parent is not None else []:
                 if hidden.args and hidden.args[0].lower() not in here:
                     yield Hit(hidden, '%s %s (%s:%s) does not reach %s: the snippet %s has %s directives of its own, '
-                                      'and nginx then inherits none.' % (name, hidden.args[0], hidden.file, hidden.line,
-                                                                        loc.label, loc.snippet, name), location=loc)
+                                      'and nginx then inherits none.'
+                              % (name, hidden.args[0], hidden.file, hidden.line, loc.label, loc.snippet, name),
+                              location=loc)
             for child in own:
                 if child.file != loc.snippet and child.args[0].lower() in theirs:
                     first = theirs[child.args[0].lower()]

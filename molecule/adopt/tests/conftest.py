@@ -8,6 +8,7 @@ first run in /root/nginx-before-role. The tests act as the user does: they
 edit the server to include the role's snippets, and reload nginx themselves.
 """
 
+import asyncio
 import base64
 import time
 
@@ -16,6 +17,8 @@ from realtime_testkit.fixtures import address_fixture, inventory_host_fixture, v
 from realtime_testkit.guide import server_block, with_includes
 from realtime_testkit.hosts import nginx_processes
 from realtime_testkit.playbook import config_checksums
+from realtime_testkit.sse import assert_streamed, read_sse
+from realtime_testkit.ws import ws_echo
 
 CONF_DIR = "/etc/nginx"
 BEFORE_ROLE = "/root/nginx-before-role"
@@ -77,6 +80,23 @@ def the_users_server(variables, includes=None):
     text = server_block("127.0.0.1:%d" % variables["realtime_test_proxy_port"],
                         "127.0.0.1:%d" % variables["realtime_test_backend_ports"][0])
     return with_includes(text, includes or {})
+
+
+def include_the_snippets(host, variables):
+    """The user edits the server: /sse/ and /ws/ include the role's snippets instead of their own directives."""
+    write_file(host, variables["realtime_test_user_server"], the_users_server(variables, INCLUDES))
+    reload_nginx(host)
+    return host
+
+
+def assert_streams_through(address, max_delay=0.1):
+    """SSE unbuffered and a WebSocket echo through the user's server at ADDRESS; the SSE result."""
+    sse = asyncio.run(read_sse("http://%s/sse/stream?count=5&interval=0.2" % address, count=5, timeout=10))
+    assert_streamed(sse, expected=5, max_delay=max_delay)
+    sent = ["through the user's server", b"\x00\x01"]
+    ws = asyncio.run(ws_echo("ws://%s/ws/echo" % address, sent, timeout=10))
+    assert ws.status == 101 and ws.echoes == sent, (ws.status, ws.error)
+    return sse
 
 
 @pytest.fixture(scope="session")

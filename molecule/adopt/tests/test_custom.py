@@ -10,27 +10,17 @@ host as it was. With no include left, realtime_proxy_state absent removes
 everything the role wrote and nothing of the user's.
 """
 
-import asyncio
 import collections
 import re
 
 import pytest
-from conftest import (BEFORE_ROLE, CONF_DIR, DROPIN, INCLUDES, ROLE_FILES, changed, reload_nginx, the_users_server,
-                      user_files, write_file)
+from conftest import (BEFORE_ROLE, CONF_DIR, DROPIN, ROLE_FILES, assert_streams_through, changed,
+                      include_the_snippets, reload_nginx, the_users_server, user_files, write_file)
 from realtime_testkit.playbook import audit, config_checksums, run_role
-from realtime_testkit.sse import assert_streamed, read_sse
-from realtime_testkit.ws import ws_echo
 
 NAME = "rtn-adopt-custom"
 SERVER = "/etc/nginx/vhosts/app.conf"
 NGINX_CONF = "/etc/nginx/nginx.conf"
-
-
-def assert_streams_through(address):
-    sse = asyncio.run(read_sse("http://%s/sse/stream?count=5&interval=0.2" % address, count=5, timeout=10))
-    assert_streamed(sse, expected=5, max_delay=0.1)
-    ws = asyncio.run(ws_echo("ws://%s/ws/echo" % address, ["custom"], timeout=10))
-    assert ws.status == 101 and ws.echoes == ["custom"], (ws.status, ws.error)
 
 
 def map_variables(dump):
@@ -54,9 +44,7 @@ def test_the_roles_maps_join_the_users_without_a_clash(custom):
 
 @pytest.fixture(scope="module")
 def included(custom, custom_vars):
-    write_file(custom, SERVER, the_users_server(custom_vars, INCLUDES))
-    reload_nginx(custom)
-    return custom
+    return include_the_snippets(custom, custom_vars)
 
 
 def test_the_snippets_stream_through_the_users_server_and_the_audit_finds_nothing(included, custom_server):

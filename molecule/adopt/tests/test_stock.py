@@ -12,27 +12,15 @@ user's server is never written, and a snippet that breaks streaming is
 rolled back.
 """
 
-import asyncio
 import copy
 
 import pytest
-from conftest import (BEFORE_ROLE, CONF_DIR, DEAD_PORT, DROPIN, INCLUDES, ROLE_FILES, changed, reload_nginx,
-                      the_users_server, user_files, write_file)
+from conftest import (BEFORE_ROLE, CONF_DIR, DEAD_PORT, DROPIN, ROLE_FILES, assert_streams_through,
+                      include_the_snippets, reload_nginx, user_files)
 from realtime_testkit.playbook import audit, config_checksums, run_role
-from realtime_testkit.sse import assert_streamed, read_sse
-from realtime_testkit.ws import ws_echo
 
 NAME = "rtn-adopt-stock"
 SERVER = "/etc/nginx/sites-enabled/realtime"
-MAX_DELAY = 0.1
-
-
-def assert_streams_through(address):
-    sse = asyncio.run(read_sse("http://%s/sse/stream?count=5&interval=0.2" % address, count=5, timeout=10))
-    assert_streamed(sse, expected=5, max_delay=MAX_DELAY)
-    ws = asyncio.run(ws_echo("ws://%s/ws/echo" % address, ["through the user's server", b"\x00\x01"], timeout=10))
-    assert ws.status == 101 and ws.echoes == ["through the user's server", b"\x00\x01"], (ws.status, ws.error)
-    return sse
 
 
 def test_the_role_wrote_its_three_files_and_left_the_users_byte_for_byte(stock):
@@ -63,10 +51,7 @@ def test_the_hand_written_blocks_have_findings_that_name_their_snippet():
 
 @pytest.fixture(scope="module")
 def included(stock, stock_vars):
-    """The user edits the server: /sse/ and /ws/ include the role's snippets instead of their own directives."""
-    write_file(stock, SERVER, the_users_server(stock_vars, INCLUDES))
-    reload_nginx(stock)
-    return stock
+    return include_the_snippets(stock, stock_vars)
 
 
 def test_sse_streams_unbuffered_and_websocket_echoes_through_the_users_server(included, stock_server):

@@ -60,8 +60,8 @@ def test_words_quotes_and_escapes_as_nginx_reads_them():
 
 
 def test_lines_count_across_quoted_newlines():
-    assert _shape(parse('log_format a "x\ny";\nevents {\n}\n')) == [('log_format', 1, ['a', 'x\ny'], None),
-                                                                   ('events', 3, [], [])]
+    assert _shape(parse('log_format a "x\ny";\nevents {\n}\n')) == [
+        ('log_format', 1, ['a', 'x\ny'], None), ('events', 3, [], [])]
 
 
 @pytest.mark.parametrize('text', ['events {', 'events { }}', 'worker_processes 1', '; x;', 'a "b', 'a "b"c;'])
