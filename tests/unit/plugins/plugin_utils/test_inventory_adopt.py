@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 
 import pytest
 
@@ -109,3 +110,17 @@ def test_the_files_of_an_nginx_the_role_does_not_own():
     assert files[0]["upstream_files"] == [{"upstream": settings["realtime_proxy_upstreams"][0]}]
     assert [snippet["name"] for snippet in files[0]["snippets"]] == ["sse", "ws"]
     assert files[1]["upstreams"] == {"app": settings["realtime_proxy_upstreams"][0]}
+
+
+def test_the_live_checks_need_no_crossplane(monkeypatch):
+    """The role reads the live configuration with the collection's own reader: only the audit needs crossplane."""
+    monkeypatch.setitem(sys.modules, "crossplane", None)  # any import of it fails
+    from ansible_collections.realtime.nginx.plugins.plugin_utils._adopt import adopt_errors
+    dump = ("# configuration file /etc/nginx/nginx.conf:\nevents {}\nhttp {\n    include /etc/nginx/sites-enabled/*;\n}\n\n"
+            "# configuration file /etc/nginx/sites-enabled/app:\nmap $http_upgrade $realtime_proxy_upgrade {\n"
+            "    default \"\";\n}\n")
+    proposed = [{"path": HTTP_FILE, "content": "map $http_upgrade $realtime_proxy_upgrade {\n    default \"\";\n}\n"}]
+    errors = adopt_errors({"rc": 0, "stdout": dump}, "/etc/nginx", HTTP_FILE, proposed, adopted())
+    assert [error.split(":")[0] for error in errors] == ["realtime_proxy_manage_nginx_conf"] * 2
+    assert "has no include in http {}" in errors[0] and "$realtime_proxy_upgrade is defined by a map in " \
+        "/etc/nginx/sites-enabled/app:1" in errors[1]
