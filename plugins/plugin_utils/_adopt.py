@@ -228,8 +228,9 @@ class AdoptCheck:
                 else:
                     where = 'realtime_proxy_snippets: with no entry named %r,' % name
                 self.errors.append(
-                    '%s removes %s, which %s still includes; nginx would refuse the configuration without it. Put '
-                    "the location's own directives back in place of that include line first, then run the role again"
+                    '%s removes %s, which %s still includes: the location there would lose its proxy directives '
+                    "(and nginx refuses to include a file that is gone). Put the location's own directives back in "
+                    'place of that include line first, reload, then run the role again'
                     % (where, target, _where(path, directive)))
 
 
