@@ -21,11 +21,11 @@ export MOLECULE_NO_LOG := false
 
 # In four lanes (tools/run-scenarios.sh): scenarios mostly wait on apt, containers and
 # streams, so four share two cores. The lanes take the scenarios from one queue in this
-# order, the longest first (failures takes 8 to 13 minutes, adopt 5 to 6, fleet about 6, the
+# order, the longest first (failures takes 8 to 13 minutes, fleet about 6, adopt 2 to 6, the
 # others 2 to 5), so they end close together; demo, whose browser test times events to 100 ms, goes
 # last, when fewer lanes are busy. oldest_core runs in `make matrix`. demo (the demo with
 # its browser test) takes the demo's ports and container, so it replaces a running `make demo`.
-SCENARIOS ?= failures adopt fleet default probe routing pipelines platforms layers reload socketio balancing security demo
+SCENARIOS ?= failures fleet adopt default probe routing pipelines platforms layers reload socketio balancing security demo
 MOLECULE_LANES ?= 4
 
 .PHONY: help setup venv nginx chromium docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule bench clean
