@@ -508,15 +508,21 @@ def owned_files(upstreams, sites, snippets=(), http_file=None):
 
     With HTTP_FILE (an nginx the role does not own: realtime_proxy_manage_nginx_conf
     false) the role writes no nginx.conf and no sites: HTTP_FILE holds its
-    http-level parts (maps, the present upstreams, the maps of the snippets),
-    and each present snippet has a file of its own under _adopt.SNIPPET_DIR,
-    with the upstream it names as a site's entry has them.
+    http-level parts (maps, the maps of the snippets, and the upstreams: its
+    ``upstream_files`` are the entries the upstream files would have, rendered
+    into it), and each present snippet has a file of its own under
+    _adopt.SNIPPET_DIR, with the upstream it names as a site's entry has them.
     """
-    by_name = {upstream["name"]: upstream for upstream in _present(upstreams)}
+    by_name = {}
+    upstream_files = []
+    for upstream in _present(upstreams):
+        by_name[upstream["name"]] = upstream
+        upstream_files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],
+                               "template": "upstream.conf.j2", "upstream": upstream})
     if http_file is not None:
         present = _present(snippets)
         files = [{"path": http_file, "template": "http_parts.conf.j2", "snippets": present,
-                  "upstream_files": [{"upstream": upstream} for upstream in by_name.values()]}]
+                  "upstream_files": upstream_files}]
         for snippet in present:
             files.append({"path": snippet_path(snippet["name"]), "template": "snippet.conf.j2", "snippet": snippet,
                           "upstreams": {name: by_name[name] for name in [snippet.get("upstream")] if name in by_name}})
@@ -526,10 +532,7 @@ def owned_files(upstreams, sites, snippets=(), http_file=None):
         {"path": "realtime_proxy/http.d/connection_upgrade.conf", "template": "connection_upgrade.conf.j2"},
         {"path": "realtime_proxy/http.d/forwarded.conf", "template": "forwarded.conf.j2"},
         {"path": "realtime_proxy/http.d/stub_status.conf", "template": "stub_status.conf.j2"},
-    ]
-    for upstream in by_name.values():
-        files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],
-                      "template": "upstream.conf.j2", "upstream": upstream})
+    ] + upstream_files
     for site in _present(sites):
         named = [location.get("upstream") for location in site.get("locations") or [] if isinstance(location, dict)]
         files.append({"path": "realtime_proxy/sites/%s.conf" % site["name"],
