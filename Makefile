@@ -22,12 +22,12 @@ export MOLECULE_NO_LOG := false
 # In four lanes (tools/run-scenarios.sh): scenarios mostly wait on apt, containers and
 # streams, so four share two cores. The lanes take the scenarios from one queue in this
 # order, the longest first (failures takes 8 to 13 minutes, metrics 4 to 9 on a busy
-# machine, fleet about 6, interop (servers x clients x HTTP versions, with its servers on the
-# controller) about 4, the others 2 to 5), so they end close together; demo_browser, whose
-# browser test times events to 100 ms, goes last, when fewer lanes are busy. oldest_core runs
-# in `make matrix`. demo_browser is the demo with its browser test on ports of its own, so a
-# running `make demo` stays up.
-SCENARIOS ?= failures metrics fleet default interop probe routing pipelines platforms layers reload socketio balancing acme security demo_browser
+# machine, fleet about 6, adopt 2 to 6, interop (servers x clients x HTTP versions, with its
+# servers on the controller) about 4, the others 2 to 5), so they end close together;
+# demo_browser, whose browser test times events to 100 ms, goes last, when fewer lanes are
+# busy. oldest_core runs in `make matrix`. demo_browser is the demo with its browser test on
+# ports of its own, so a running `make demo` stays up.
+SCENARIOS ?= failures metrics fleet adopt default interop probe routing pipelines platforms layers reload socketio balancing acme security demo_browser
 MOLECULE_LANES ?= 4
 
 .PHONY: help setup venv nginx prometheus chromium pebble docker images demo demo-clean demo-screenshot test lint unit docs docs-test sanity matrix molecule interop-report bench clean

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._adopt import adopt_errors
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_pending, acme_requests
 from ansible_collections.realtime.nginx.plugins.plugin_utils._metrics import metrics_plan
@@ -26,21 +27,29 @@ def realtime_proxy_nginx_errors(settings, features):
     return feature_errors(dict(settings), features)
 
 
-def realtime_proxy_files(upstreams, sites, reuseport=True, acme_issued_sites=None, page_size=4096):
+def realtime_proxy_files(upstreams, sites, reuseport=True, acme_issued_sites=None, page_size=4096, snippets=None,
+                        http_file=None):
     """The configuration files the role owns, each with its template and source item.
 
     A site's entry also carries ``listens``: its plain, TLS and QUIC listeners as [listen, reuseport]
     pairs (site_listens()). An acme site whose certificate is not in ACME_ISSUED_SITES (the
     realtime_proxy_acme_issued filter's mapping) has no TLS or QUIC listeners yet. An upstream's entry
     carries ``zone``: its shared memory zone's name and size for a host whose memory pages hold
-    PAGE_SIZE bytes.
+    PAGE_SIZE bytes. With HTTP_FILE (an nginx the role does not own), the http-level file and one
+    file per present snippet instead (owned_files()).
     """
-    files = owned_files(list(upstreams), list(sites), int(page_size))
-    listens = site_listens(acme_pending(list(sites), acme_issued_sites or {}), bool(reuseport))
+    files = owned_files(list(upstreams), list(sites), int(page_size), list(snippets or []), http_file)
+    listens = (site_listens(acme_pending(list(sites), acme_issued_sites or {}), bool(reuseport))
+               if http_file is None else {})
     for item in files:
         if "site" in item:
             item["listens"] = listens.get(item["site"]["name"], {"listen": [], "tls": [], "quic": []})
     return files
+
+
+def realtime_proxy_adopt_errors(command, files, conf_dir, http_file, settings):
+    """Why the role's files cannot join the live configuration of an nginx it does not own (its nginx -T result)."""
+    return adopt_errors(dict(command), conf_dir, http_file, list(files), dict(settings))
 
 
 def realtime_proxy_open_files(limits, nr_open, rlimit=0, connections=0):
@@ -68,8 +77,8 @@ def realtime_proxy_acme_issued(sites, existing, live_dir):
     return acme_issued(list(sites), list(existing), live_dir)
 
 
-def realtime_proxy_verify_targets(sites):
-    """Present SSE and WebSocket locations that have a verify_url, each named by its variable path."""
+def realtime_proxy_verify_targets(sites, snippets=None):
+    """Present SSE and WebSocket locations and snippets that have a verify_url, each named by its variable path."""
     targets = []
     for sindex, site in enumerate(sites):
         if site.get("state", "present") != "present":
@@ -78,6 +87,9 @@ def realtime_proxy_verify_targets(sites):
             if location.get("verify_url") and location.get("type") in ("sse", "websocket"):
                 where = "realtime_proxy_sites[%d].locations[%d] (%s on site %s)" % (sindex, lindex, location.get("path"), site.get("name"))
                 targets.append({"where": where, "location": location})
+    for index, snippet in enumerate(snippets or []):
+        if snippet.get("state", "present") == "present" and snippet.get("verify_url") and snippet.get("type") in ("sse", "websocket"):
+            targets.append({"where": "realtime_proxy_snippets[%d] (%s)" % (index, snippet.get("name")), "location": snippet})
     return targets
 
 
@@ -88,6 +100,7 @@ class FilterModule:
         return {
             "realtime_proxy_acme_issued": realtime_proxy_acme_issued,
             "realtime_proxy_acme_requests": realtime_proxy_acme_requests,
+            "realtime_proxy_adopt_errors": realtime_proxy_adopt_errors,
             "realtime_proxy_errors": realtime_proxy_errors,
             "realtime_proxy_files": realtime_proxy_files,
             "realtime_proxy_nginx_errors": realtime_proxy_nginx_errors,

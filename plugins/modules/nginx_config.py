@@ -13,6 +13,9 @@ description:
   - Compares the given files with the nginx configuration directory. When anything differs, copies the
     whole directory to a staging directory, applies the change there and tests that complete proposed
     tree with C(nginx -t -c STAGING/nginx.conf). Only a proposal that nginx accepts is written live.
+  - In the staged copy, C(include) directives and symbolic links that name a file of O(conf_dir) by its absolute
+    path (as distribution configurations do, for example C(include /etc/nginx/conf.d/*.conf;)) are pointed at the
+    copy, so that nginx reads the proposed files there, not the live ones. The live files are never rewritten.
   - A rejected proposal fails with nginx's own message, with staging paths shown as live paths, and
     leaves every live file as it was.
   - Before writing, the live directory is copied to C(previous/) in O(state_dir), so that
@@ -66,7 +69,9 @@ options:
     elements: str
     default: []
   absent:
-    description: Paths relative to O(conf_dir) to remove, such as a distribution's default site.
+    description:
+      - Paths relative to O(conf_dir) to remove, such as a distribution's default site.
+      - A directory is removed with everything in it.
     type: list
     elements: str
     default: []
@@ -138,6 +143,7 @@ backup:
 """
 
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -197,7 +203,13 @@ def plan(conf_dir, files, owned_dirs, absent):
             removals.append(os.path.relpath(path, conf_dir))
     for relative in absent:
         path = inside(conf_dir, relative)
-        if os.path.lexists(path) and relative not in removals:
+        if os.path.isdir(path) and not os.path.islink(path):
+            # Everything in it first, then the directories, deepest first.
+            for top, dirs, names in os.walk(path, topdown=False):
+                for name in sorted(names) + sorted(entry for entry in dirs if os.path.islink(os.path.join(top, entry))):
+                    removals.append(os.path.relpath(os.path.join(top, name), conf_dir))
+                removals.append(os.path.relpath(top, conf_dir))
+        elif os.path.lexists(path) and relative not in removals:
             removals.append(relative)
     return writes, removals
 
@@ -225,8 +237,34 @@ def apply(root, writes, removals, owned_dirs):
             raise
     for relative in removals:
         path = inside(root, relative)
-        if os.path.lexists(path):
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.rmdir(path)
+        elif os.path.lexists(path):
             os.unlink(path)
+
+
+def point_into(staged, conf_dir):
+    """Make absolute includes and links of the staged copy STAGED that name CONF_DIR's files name STAGED's.
+
+    Only the copy is changed, so that nginx -t reads the proposal wherever the
+    configuration names a file by its absolute live path."""
+    live = conf_dir.rstrip("/") + "/"
+    include = re.compile(r"(^|[\s;{}])(include\s+[\"']?)" + re.escape(live))
+    for top, dirs, names in os.walk(staged):
+        for name in names + dirs:
+            path = os.path.join(top, name)
+            if os.path.islink(path):
+                target = os.readlink(path)
+                if target.startswith(live):
+                    os.unlink(path)
+                    os.symlink(os.path.join(staged, target[len(live):]), path)
+            elif name in names:
+                with open(path, "rb") as handle:
+                    text = handle.read().decode("latin-1")
+                changed = include.sub(lambda match: match.group(1) + match.group(2) + staged.rstrip("/") + "/", text)
+                if changed != text:
+                    with open(path, "wb") as handle:
+                        handle.write(changed.encode("latin-1"))
 
 
 def test_proposal(module, conf_dir, writes, removals, owned_dirs):
@@ -236,6 +274,7 @@ def test_proposal(module, conf_dir, writes, removals, owned_dirs):
     try:
         copy_tree(conf_dir, proposed)
         apply(proposed, writes, removals, module.params["owned_dirs"])
+        point_into(proposed, conf_dir)
         command = [module.params["nginx"], "-t", "-q", "-c", os.path.join(proposed, "nginx.conf")]
         rc, out, err = module.run_command(command)
         return rc, (err or out).replace(proposed, conf_dir).strip()
@@ -258,6 +297,8 @@ def diff_of(conf_dir, writes, removals):
                       "after": item["content"]})
     for relative in removals:
         path = inside(conf_dir, relative)
+        if os.path.isdir(path) and not os.path.islink(path):
+            continue  # its files are removals of their own
         before = read(path) if not os.path.islink(path) else ("symlink to %s\n" % os.readlink(path)).encode()
         diffs.append({"before_header": path, "after_header": "/dev/null",
                       "before": (before or b"").decode("utf-8", "replace"), "after": ""})

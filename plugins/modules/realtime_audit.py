@@ -20,7 +20,12 @@ description:
     upstreams; C(proxy_read_timeout) under 60 s (or unset) on streaming locations; no
     C(worker_shutdown_timeout); C(worker_connections) and C(worker_rlimit_nofile) too low for
     O(expected_streams); C(Access-Control-Allow-Origin *) with credentials; C(proxy_connect_timeout)
-    over 60 s."
+    over 60 s; in a location that includes a snippet of the C(realtime.nginx.realtime_proxy) role, the
+    C(add_header) and C(proxy_set_header) directives of the server or C(http {}) that the snippet's own hide,
+    and headers set again beside it."
+  - An Upgrade map that no directive reads is not reported (a hand-written map left beside the role's snippets).
+  - A finding in a streaming location written by hand names the C(realtime.nginx.realtime_proxy) snippet that
+    replaces it (RV(findings[].replace_with)).
   - "A location counts as SSE when its path has a C(sse), C(event), C(events) or C(stream) segment,
     when it adds an C(X-Accel-Buffering) header, or when it is listed in O(sse_locations). It counts as
     WebSocket when its path has a C(ws), C(wss), C(websocket) or C(socket) segment, when it sets
@@ -157,6 +162,17 @@ findings:
     fix:
       description: How to fix it.
       type: str
+    replace_with:
+      description:
+        - For a finding in a streaming location written by hand, the C(realtime.nginx.realtime_proxy) configuration
+          that replaces its directives (with C(realtime_proxy_manage_nginx_conf=false)).
+        - C(snippet) is the C(realtime_proxy_snippets) entry (C(name), C(type), C(upstream), and C(upstream_path) or
+          timeouts where the location has its own), C(include) the line that becomes the location's body, and
+          C(upstream) the C(realtime_proxy_upstreams) entry it needs (C(name), C(servers) of the location's upstream
+          block or the address it proxies to).
+      type: dict
+      returned: for a finding in a hand-written SSE or WebSocket location
+      version_added: 0.3.0
   sample:
     - code: sse_proxy_buffering
       severity: high
@@ -182,11 +198,14 @@ files:
   elements: str
   sample: ["/etc/nginx/nginx.conf", "/etc/nginx/sites-enabled/app.conf"]
 locations:
-  description: The proxied locations and how they were classified.
+  description:
+    - The proxied locations and how they were classified.
+    - C(snippet) is the C(realtime.nginx.realtime_proxy) snippet the location includes, or null (since 0.3.0).
   returned: success
   type: list
   elements: dict
-  sample: [{"file": "/etc/nginx/sites-enabled/app.conf", "line": 12, "location": "/sse/", "sse": true, "websocket": false}]
+  sample: [{"file": "/etc/nginx/sites-enabled/app.conf", "line": 12, "location": "/sse/", "sse": true, "websocket": false,
+            "snippet": null}]
 report:
   description: A readable report of the findings (also in C(msg)).
   returned: success

@@ -7,7 +7,10 @@
 
 :func:`audit_config` parses ``nginx -T`` text (:mod:`._nginx_config`), runs
 every rule (:mod:`._audit_rules`) and returns the findings most severe first,
-with a count per severity, the files read and the proxied locations found.
+with a count per severity, the files read and the proxied locations found
+(each with the realtime_proxy snippet it includes, if any). A finding in a
+streaming location written by hand names the snippet that replaces it
+(``replace_with``, :mod:`._audit_snippets`).
 :func:`at_or_above` applies the ``fail_on`` threshold and
 :func:`format_report` writes the readable report.
 """
@@ -19,6 +22,7 @@ from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_rules import
     AuditTarget,
     run_rules,
 )
+from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_snippets import annotate, describe
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_config import load_dump
 
 SEVERITY_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES, 1))
@@ -34,7 +38,7 @@ def audit_config(text, expected_streams=None, cpu_count=None, sse_locations=None
     target = AuditTarget(config, expected_streams=expected_streams, cpu_count=cpu_count,
                          sse_locations=sse_locations, websocket_locations=websocket_locations)
     ignore = set(ignore or [])
-    findings = [f for f in run_rules(target) if f['code'] not in ignore]
+    findings = [f for f in run_rules(target, annotate=annotate(target)) if f['code'] not in ignore]
     findings.sort(key=lambda f: (-SEVERITY_RANK[f['severity']], f['file'], f['line'] or 0, f['code']))
     return {
         'findings': findings,
@@ -42,7 +46,7 @@ def audit_config(text, expected_streams=None, cpu_count=None, sse_locations=None
         'files': config.paths,
         'locations': [{
             'file': loc.node.file, 'line': loc.node.line, 'location': ' '.join(loc.node.args),
-            'sse': loc.sse, 'websocket': loc.websocket,
+            'sse': loc.sse, 'websocket': loc.websocket, 'snippet': loc.snippet,
         } for loc in target.locations],
     }
 
@@ -71,6 +75,8 @@ def format_report(result, fail_on='high', host=None):
                                             ' (location %s)' % f['location'] if f.get('location') else ''))
         lines.append('      %s' % f['message'])
         lines.append('      fix: %s' % f['fix'])
+        if f.get('replace_with'):
+            lines.append('      replace with: %s' % describe(f['replace_with']))
     blocking = at_or_above(findings, fail_on)
     if fail_on in SEVERITY_RANK:
         lines.append('%d finding(s) at or above "%s".' % (len(blocking), fail_on))

@@ -9,7 +9,8 @@ A rule is a generator decorated with :func:`rule`, which gives its code, its
 severity and its fix; its docstring says what it checks. It reads an
 :class:`AuditTarget` (the parsed configuration with its proxied locations
 classified as SSE or WebSocket) and yields a :class:`Hit` per problem: the
-node at fault (or the block that lacks a directive) and a message. A rule whose
+node at fault (or the block that lacks a directive), a message and the
+location it is about (a :class:`ProxiedLocation`, or a path). A rule whose
 finding weighs less in some configurations yields its hit with a lower
 severity itself. :func:`run_rules` turns hits into finding dicts::
 
@@ -24,6 +25,7 @@ import collections
 import math
 import re
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._adopt import SNIPPET_DIR
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_config import (
     arg,
     effective,
@@ -58,6 +60,11 @@ def _tokens(text):
     return set(t for t in re.split(r'[^a-z0-9]+', text.lower()) if t)
 
 
+def is_snippet(path):
+    """Whether PATH is a snippet of the realtime_proxy role (realtime_proxy_snippets)."""
+    return ('/%s/' % SNIPPET_DIR) in (path or '')
+
+
 class ProxiedLocation:
     """A location with proxy_pass, classified as SSE and/or WebSocket.
 
@@ -70,6 +77,8 @@ class ProxiedLocation:
         self.node = node
         self.path = location_path(node)
         self.label = 'location %s' % ' '.join(node.args)
+        # The realtime_proxy snippet the location includes (the file its directives come from), or None.
+        self.snippet = next((child.file for child in node.children() if is_snippet(child.file)), None)
         self.headers = effective_headers(node)
         toks = _tokens(' '.join(node.args))
         own_headers = set(c.args[0].lower() for c in node.children('proxy_set_header') if c.args)
@@ -106,6 +115,15 @@ class AuditTarget:
         self.locations = [ProxiedLocation(node, list(sse_locations or []), list(websocket_locations or []))
                           for node in walk(self.root)
                           if node.name == 'location' and node.first('proxy_pass') is not None]
+        self._by_node = dict((id(loc.node), loc) for loc in self.locations)
+        self.used_variables = _used_variables(self.root)
+
+    def proxied_location(self, node):
+        """The proxied location NODE is in (or is), or None."""
+        for block in [node] + list(node.ancestors()):
+            if id(block) in self._by_node:
+                return self._by_node[id(block)]
+        return None
 
     def streams(self, kind='streaming'):
         """The proxied locations of one kind: 'sse', 'websocket' or 'streaming' (either)."""
@@ -124,8 +142,25 @@ class AuditTarget:
         return None
 
 
-# One problem: the node at fault (None: the main file) and a message; location names the location
-# path it is about; path and line override the node's; severity overrides the rule's.
+# The directives that define a variable, and the argument that names it.
+DEFINING = {'map': 1, 'geo': -1, 'split_clients': -1}
+VARIABLE_RE = re.compile(r'\$\{?([A-Za-z0-9_]+)')
+
+
+def _used_variables(root):
+    """The names of the variables some directive reads (not where a map or geo defines them)."""
+    used = set()
+    for node in walk(root):
+        args = list(node.args)
+        if node.name in DEFINING and args:
+            del args[DEFINING[node.name]]
+        for value in args:
+            used.update(VARIABLE_RE.findall(value))
+    return used
+
+
+# One problem: the node at fault (None: the main file) and a message; location is the ProxiedLocation
+# (or the location path) it is about; path and line override the node's; severity overrides the rule's.
 Hit = collections.namedtuple('Hit', 'node message location path line severity', defaults=(None,) * 4)
 
 Rule = collections.namedtuple('Rule', 'code severity fix check')
@@ -199,8 +234,11 @@ def _missing_upgrade_headers(loc):
       'Forward only the websocket token: ' + UPGRADE_ALLOWLIST_MAP + ' (and the same allowlist for the Upgrade '
       'header), never "default upgrade" or a bare "Connection upgrade" with "Upgrade $http_upgrade".')
 def h2c_smuggling(target):
-    """An Upgrade forwarded for any token: by a $http_upgrade map, or with a literal Connection value."""
+    """An Upgrade forwarded for any token: by a $http_upgrade map that a directive reads, or with a literal
+    Connection value. A map no directive reads forwards nothing (a user's old map beside the role's snippets)."""
     for var, node in target.upgrade_maps():
+        if var.lstrip('$') not in target.used_variables:
+            continue
         bad = _map_unsafe_entry(node)
         if bad is not None:
             yield Hit(bad, 'map $http_upgrade %s forwards "%s" for "%s": %s'
@@ -213,7 +251,7 @@ def h2c_smuggling(target):
         # a Connection from a map was judged at the map
         if (arg(upgrade) or '').lower() == '$http_upgrade' and not conn_value.startswith('$'):
             yield Hit(upgrade, '%s forwards "Upgrade $http_upgrade" with "Connection %s": %s'
-                               % (loc.label, conn_value, BLIND_TUNNEL), location=loc.path)
+                               % (loc.label, conn_value, BLIND_TUNNEL), location=loc)
 
 
 @rule('sse_proxy_buffering', 'high',
@@ -226,7 +264,7 @@ def sse_proxy_buffering(target):
         if buffering is None or is_on(buffering):
             yield Hit(buffering if buffering is not None else loc.node,
                       '%s looks like an SSE stream but proxy_buffering is %s: nginx holds events back.'
-                      % (loc.label, 'on' if buffering is not None else 'on (the default)'), location=loc.path)
+                      % (loc.label, 'on' if buffering is not None else 'on (the default)'), location=loc)
 
 
 @rule('sse_gzip', 'high', 'Add "gzip off;" to the SSE location, or remove text/event-stream from gzip_types.')
@@ -240,7 +278,7 @@ def sse_gzip(target):
         if types is not None and any(t in ('*', 'text/event-stream') for t in types.args):
             yield Hit(gzip, '%s looks like an SSE stream and inherits "gzip on" (%s:%s) with text/event-stream '
                             'in gzip_types (%s:%s): compressed events wait for the gzip buffer to fill.'
-                            % (loc.label, gzip.file, gzip.line, types.file, types.line), location=loc.path)
+                            % (loc.label, gzip.file, gzip.line, types.file, types.line), location=loc)
 
 
 @rule('proxy_http_version', 'high',
@@ -259,7 +297,7 @@ def proxy_http_version(target):
             yield Hit(version if version is not None else loc.node,
                       '%s proxies %s with proxy_http_version %s.'
                       % (loc.label, 'a WebSocket' if loc.websocket else 'an event stream',
-                         value if value is not None else 'unset (1.0 before nginx 1.29.7)'), location=loc.path)
+                         value if value is not None else 'unset (1.0 before nginx 1.29.7)'), location=loc)
 
 
 @rule('read_timeout_default', 'low',
@@ -270,7 +308,7 @@ def read_timeout_default(target):
     for loc in target.streams():
         if effective(loc.node, 'proxy_read_timeout') is None:
             yield Hit(loc.node, '%s is a streaming location without proxy_read_timeout: the 60 s default cuts a '
-                                'stream that is idle for a minute.' % loc.label, location=loc.path)
+                                'stream that is idle for a minute.' % loc.label, location=loc)
 
 
 @rule('read_timeout_short', 'medium',
@@ -283,7 +321,7 @@ def read_timeout_short(target):
         seconds = parse_time(arg(timeout, 0)) if timeout is not None else None
         if seconds is not None and seconds < 60:
             yield Hit(timeout, '%s is a streaming location with proxy_read_timeout %s (%s): idle streams are cut '
-                               'after that.' % (loc.label, timeout.args[0], _fmt_seconds(seconds)), location=loc.path)
+                               'after that.' % (loc.label, timeout.args[0], _fmt_seconds(seconds)), location=loc)
 
 
 @rule('ws_upgrade_headers', 'high',
@@ -296,7 +334,7 @@ def ws_upgrade_headers(target):
         if missing:
             yield Hit(loc.node, '%s looks like a WebSocket location but does not forward %s: nginx drops '
                                 'hop-by-hop headers, so the handshake never reaches the backend as an upgrade.'
-                                % (loc.label, ' and '.join(missing)), location=loc.path)
+                                % (loc.label, ' and '.join(missing)), location=loc)
 
 
 def _connection_close_source(target, connection):
@@ -333,7 +371,7 @@ def keepalive_connection_close(target):
             yield Hit(connection if connection is not None else loc.node,
                       '%s proxies to upstream %s, which has keepalive (%s:%s), but sends %s: every plain request '
                       'closes the upstream connection.'
-                      % (loc.label, upstream.args[0], keepalive.file, keepalive.line, source[1]), location=loc.path)
+                      % (loc.label, upstream.args[0], keepalive.file, keepalive.line, source[1]), location=loc)
 
 
 def _added(headers, name, value):
@@ -384,7 +422,43 @@ def http3_host_header(target):
                                   'leaves $http_host empty for HTTP/3 requests, so the backend gets no %s and '
                                   'answers 400 if it checks it.'
                                   % (loc.label, header.args[0], arg(header), listen.file, listen.line,
-                                     header.args[0]), location=loc.path)
+                                     header.args[0]), location=loc)
+
+
+@rule('snippet_conflict', 'medium',
+      'Repeat the hidden headers in the location, beside the include line, or give them to the snippet\'s '
+      'realtime_proxy_snippets entry (add_header in its directives, fixed request headers in its proxy_headers); '
+      'and drop from the location the headers the snippet sets itself.')
+def snippet_conflict(target):
+    """In a location that includes a realtime_proxy snippet: add_header and proxy_set_header directives of the
+    server or http {} that the snippet's own hide, and headers the location sets again beside the snippet.
+
+    nginx inherits an array directive only into a block that has none of its own, so a snippet's add_header
+    (X-Accel-Buffering, CORS) or proxy_set_header (the forwarded headers) drops every one the location would
+    inherit. A header set both in the location and in the snippet is sent twice. Directives the snippet sets
+    (proxy_buffering off in an sse snippet) win over the server's at the location's level, so a server's
+    proxy_buffering on, say, is no conflict: it is found by the other rules where a snippet does not turn it off.
+    """
+    for loc in target.locations:
+        if loc.snippet is None:
+            continue
+        for name in ('add_header', 'proxy_set_header'):
+            own = [child for child in loc.node.children(name) if child.args]
+            theirs = dict((child.args[0].lower(), child) for child in own if child.file == loc.snippet)
+            if not theirs:
+                continue
+            here = set(child.args[0].lower() for child in own)
+            for hidden in effective_array(loc.node.parent, name) if loc.node.parent is not None else []:
+                if hidden.args and hidden.args[0].lower() not in here:
+                    yield Hit(hidden, '%s %s (%s:%s) does not reach %s: the snippet %s has %s directives of its own, '
+                                      'and nginx then inherits none.'
+                              % (name, hidden.args[0], hidden.file, hidden.line, loc.label, loc.snippet, name),
+                              location=loc)
+            for child in own:
+                if child.file != loc.snippet and child.args[0].lower() in theirs:
+                    first = theirs[child.args[0].lower()]
+                    yield Hit(child, '%s sets %s %s beside the snippet\'s (%s:%s): nginx sends both.'
+                                     % (loc.label, name, child.args[0], first.file, first.line), location=loc)
 
 
 @rule('cors_wildcard_credentials', 'high',
@@ -510,20 +584,28 @@ def worker_rlimit_nofile_low(target):
 # Running them
 # --------------------------------------------------------------------------
 
-def run_rules(target, rules=None):
-    """Every rule's findings (dicts), each (code, file, line, location) once, in rule order."""
+def run_rules(target, rules=None, annotate=None):
+    """Every rule's findings (dicts), each (code, file, line, location) once, in rule order.
+
+    ANNOTATE(finding, location) may add to a finding about a proxied location (a ProxiedLocation)."""
     findings = []
     seen = set()
     for each in RULES if rules is None else rules:
         for hit in each.check(target):
             path = hit.path if hit.path is not None else (hit.node.file if hit.node is not None else target.main_file)
             line = hit.line if hit.line is not None else (hit.node.line if hit.node is not None else 1)
-            key = (each.code, path, line, hit.location)
+            loc = hit.location if isinstance(hit.location, ProxiedLocation) else (
+                target.proxied_location(hit.node) if hit.node is not None and hit.location is not None else None)
+            location = loc.path if isinstance(hit.location, ProxiedLocation) else hit.location
+            key = (each.code, path, line, location)
             if key in seen:
                 continue
             seen.add(key)
-            findings.append({
+            finding = {
                 'code': each.code, 'severity': hit.severity or each.severity, 'file': path, 'line': line,
-                'location': hit.location, 'message': hit.message, 'fix': each.fix,
-            })
+                'location': location, 'message': hit.message, 'fix': each.fix,
+            }
+            if annotate is not None and loc is not None:
+                annotate(finding, loc)
+            findings.append(finding)
     return findings

@@ -16,6 +16,8 @@ import ipaddress
 import re
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import AcmeChecks
+from ansible_collections.realtime.nginx.plugins.plugin_utils._adopt import snippet_path
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_adopt import AdoptChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directives import DirectiveChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_metrics import MetricsChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import (  # pylint: disable=unused-import
@@ -24,10 +26,8 @@ from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstream
     upstream_zone,
 )
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_values import (
-    FILE_PATH_HELP, FILE_PATH_RE, HOST_LABEL, MAX_TIMEOUT, as_int, check_host_port, port_ok)
+    FILE_PATH_HELP, FILE_PATH_RE, HOST_LABEL, MAX_TIMEOUT, STATES, as_int, check_host_port, port_ok)
 from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, suboption_names
-
-STATES = ("present", "absent")
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 NAME_HELP = "1 to 64 letters, digits, '-' or '_', starting with a letter or digit"
@@ -92,11 +92,12 @@ def _size_text(size):
     return str(size)
 
 
-class InventoryChecker(UpstreamChecks, DirectiveChecks, AcmeChecks, MetricsChecks):
+class InventoryChecker(UpstreamChecks, DirectiveChecks, AcmeChecks, MetricsChecks, AdoptChecks):
     """Collects every problem in one pass, so a user fixes them all at once.
 
     The checks of realtime_proxy_upstreams are in UpstreamChecks (_inventory_upstreams), those of tls.acme in
-    AcmeChecks (_inventory_acme)."""
+    AcmeChecks (_inventory_acme), those of an nginx the role does not own (realtime_proxy_snippets,
+    realtime_proxy_manage_nginx_conf) in AdoptChecks (_inventory_adopt)."""
 
     def __init__(self):
         super().__init__()
@@ -305,64 +306,68 @@ class InventoryChecker(UpstreamChecks, DirectiveChecks, AcmeChecks, MetricsCheck
         seen = set()
         for lwhere, dummy, location in self.mappings(where, locations, "locations", "path, type and upstream",
                                                      LOCATION_KEYS, non_empty=True):
-            match = self.location_match(lwhere, location, seen)
-            kind = location.get("type")
-            if kind not in location_types():
-                self.error(lwhere + ".type", "%r is not one of: %s" % (kind, ", ".join(location_types())))
-            upstream = location.get("upstream")
-            if upstream_names is not None and (not isinstance(upstream, str) or upstream not in upstream_names):
-                known = ", ".join(sorted(upstream_names)) or "none"
-                self.error(lwhere + ".upstream", "%r is not a present upstream in realtime_proxy_upstreams (defined: %s)" % (upstream, known))
-            elif kind == "socketio" and upstream_names is not None:
-                self.sticky(lwhere + ".upstream", upstream)
-            for key in TIMEOUT_KEYS:
-                if key in location:
-                    self.timeout("%s.%s" % (lwhere, key), location[key])
-            if "upstream_path" in location:
-                upstream_path = location["upstream_path"]
-                if match in REGEX_MATCHES:
-                    self.error(lwhere + ".upstream_path", "cannot be used with match %s: nginx allows no URI in "
-                               "proxy_pass in a location given by a regular expression" % match)
-                elif not isinstance(upstream_path, str) or not PATH_RE.match(upstream_path):
-                    self.error(lwhere + ".upstream_path", "%r is not %s" % (upstream_path, PATH_HELP))
-            if "buffer_size" in location:
-                self.buffer_size(lwhere + ".buffer_size", kind, location["buffer_size"])
-            if "directives" in location:
-                self.directives(lwhere + ".directives", location["directives"], "location", kind)
-            reserved = [name.lower() for name in preset(kind).get("headers", {})]
-            self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), reserved)
-            if "allowed_origins" in location:
-                if kind not in ("websocket", "socketio"):
-                    self.error(lwhere + ".allowed_origins", "applies to websocket and socketio locations; use cors on %s "
-                               "locations" % kind)
-                self.origins(lwhere + ".allowed_origins", location["allowed_origins"])
-            if "cors" in location:
-                if kind == "websocket":
-                    self.error(lwhere + ".cors", "browsers do not apply CORS to WebSocket; use allowed_origins")
-                elif kind == "socketio":
-                    self.error(lwhere + ".cors", "a Socket.IO server answers CORS itself (cors_allowed_origins); "
-                               "use allowed_origins for nginx to refuse other origins")
-                self.cors(lwhere + ".cors", location["cors"])
-            if "verify_url" in location:
-                url = location["verify_url"]
-                if kind == "socketio":
-                    self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change; "
-                               "the probe does not speak Socket.IO (Engine.IO), so check a socketio location with a "
-                               "Socket.IO client")
-                elif kind not in ("sse", "websocket"):
-                    self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change")
-                elif not isinstance(url, str) or not VERIFY_URL_RE.match(url):
-                    self.error(lwhere + ".verify_url", "%r is not an http(s):// or ws(s):// URL" % (url,))
-            if "heartbeat_interval" in location:
-                beat = as_int(location["heartbeat_interval"])
-                read = as_int(location.get("read_timeout", preset(kind).get("read_timeout")))
-                if beat is None or not 1 <= beat <= MAX_TIMEOUT:
-                    self.error(lwhere + ".heartbeat_interval",
-                               "%r is not a whole number of seconds from 1 to %d" % (location["heartbeat_interval"], MAX_TIMEOUT))
-                elif read is not None and beat >= read:
-                    self.error(lwhere + ".read_timeout",
-                               "%d s is not longer than heartbeat_interval (%d s); nginx would close idle streams between "
-                               "heartbeats, so raise read_timeout above %d" % (read, beat, beat))
+            self.location(lwhere, location, upstream_names, self.location_match(lwhere, location, seen))
+
+    def location(self, lwhere, location, upstream_names, match=None):
+        """What a location's body takes: a site's location (MATCH its match kind) or a snippet (MATCH None).
+        UPSTREAM_NAMES are the present upstreams, None for an absent site or snippet (not checked then)."""
+        kind = location.get("type")
+        if kind not in location_types():
+            self.error(lwhere + ".type", "%r is not one of: %s" % (kind, ", ".join(location_types())))
+        upstream = location.get("upstream")
+        if upstream_names is not None and (not isinstance(upstream, str) or upstream not in upstream_names):
+            known = ", ".join(sorted(upstream_names)) or "none"
+            self.error(lwhere + ".upstream", "%r is not a present upstream in realtime_proxy_upstreams (defined: %s)" % (upstream, known))
+        elif kind == "socketio" and upstream_names is not None:
+            self.sticky(lwhere + ".upstream", upstream)
+        for key in TIMEOUT_KEYS:
+            if key in location:
+                self.timeout("%s.%s" % (lwhere, key), location[key])
+        if "upstream_path" in location:
+            upstream_path = location["upstream_path"]
+            if match in REGEX_MATCHES:
+                self.error(lwhere + ".upstream_path", "cannot be used with match %s: nginx allows no URI in "
+                           "proxy_pass in a location given by a regular expression" % match)
+            elif not isinstance(upstream_path, str) or not PATH_RE.match(upstream_path):
+                self.error(lwhere + ".upstream_path", "%r is not %s" % (upstream_path, PATH_HELP))
+        if "buffer_size" in location:
+            self.buffer_size(lwhere + ".buffer_size", kind, location["buffer_size"])
+        if "directives" in location:
+            self.directives(lwhere + ".directives", location["directives"], "location", kind)
+        reserved = [name.lower() for name in preset(kind).get("headers", {})]
+        self.headers(lwhere + ".proxy_headers", location.get("proxy_headers", {}), reserved)
+        if "allowed_origins" in location:
+            if kind not in ("websocket", "socketio"):
+                self.error(lwhere + ".allowed_origins", "applies to websocket and socketio locations; use cors on %s "
+                           "locations" % kind)
+            self.origins(lwhere + ".allowed_origins", location["allowed_origins"])
+        if "cors" in location:
+            if kind == "websocket":
+                self.error(lwhere + ".cors", "browsers do not apply CORS to WebSocket; use allowed_origins")
+            elif kind == "socketio":
+                self.error(lwhere + ".cors", "a Socket.IO server answers CORS itself (cors_allowed_origins); "
+                           "use allowed_origins for nginx to refuse other origins")
+            self.cors(lwhere + ".cors", location["cors"])
+        if "verify_url" in location:
+            url = location["verify_url"]
+            if kind == "socketio":
+                self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change; "
+                           "the probe does not speak Socket.IO (Engine.IO), so check a socketio location with a "
+                           "Socket.IO client")
+            elif kind not in ("sse", "websocket"):
+                self.error(lwhere + ".verify_url", "only sse and websocket locations are checked after a change")
+            elif not isinstance(url, str) or not VERIFY_URL_RE.match(url):
+                self.error(lwhere + ".verify_url", "%r is not an http(s):// or ws(s):// URL" % (url,))
+        if "heartbeat_interval" in location:
+            beat = as_int(location["heartbeat_interval"])
+            read = as_int(location.get("read_timeout", preset(kind).get("read_timeout")))
+            if beat is None or not 1 <= beat <= MAX_TIMEOUT:
+                self.error(lwhere + ".heartbeat_interval",
+                           "%r is not a whole number of seconds from 1 to %d" % (location["heartbeat_interval"], MAX_TIMEOUT))
+            elif read is not None and beat >= read:
+                self.error(lwhere + ".read_timeout",
+                           "%d s is not longer than heartbeat_interval (%d s); nginx would close idle streams between "
+                           "heartbeats, so raise read_timeout above %d" % (read, beat, beat))
 
     def location_match(self, where, location, seen):
         """Check match and path; SEEN holds the site's (kind, path) pairs. Returns the match kind."""
@@ -488,6 +493,8 @@ def inventory_errors(settings):
     checker = InventoryChecker()
     upstream_names = checker.upstreams(settings.get("realtime_proxy_upstreams", []))
     checker.sites(settings.get("realtime_proxy_sites", []), upstream_names)
+    checker.snippets(settings.get("realtime_proxy_snippets", []), upstream_names)
+    checker.mode(settings)
     checker.globals(settings)
     return checker.errors
 
@@ -496,7 +503,7 @@ def _present(items):
     return [item for item in items if item.get("state", "present") == "present"]
 
 
-def owned_files(upstreams, sites, page_size=4096):
+def owned_files(upstreams, sites, page_size=4096, snippets=(), http_file=None):
     """The configuration files the role renders, relative to the nginx configuration directory.
 
     Each entry names its template and carries the upstream or site it is
@@ -507,18 +514,35 @@ def owned_files(upstreams, sites, page_size=4096):
     name, by name, which is all its template reads of them (looking them up
     in the whole list from every site made rendering grow with sites x
     upstreams). Key material is not among them: see tls_material().
+
+    With HTTP_FILE (an nginx the role does not own: realtime_proxy_manage_nginx_conf
+    false) the role writes no nginx.conf and no sites: HTTP_FILE holds its
+    http-level parts (maps, the maps of the snippets, and the upstreams: its
+    ``upstream_files`` are the entries the upstream files would have, rendered
+    into it), and each present snippet has a file of its own under
+    _adopt.SNIPPET_DIR, with the upstream it names as a site's entry has them.
     """
+    by_name = {}
+    upstream_files = []
+    for upstream in _present(upstreams):
+        by_name[upstream["name"]] = upstream
+        upstream_files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],
+                               "template": "upstream.conf.j2", "upstream": upstream,
+                               "zone": upstream_zone(upstream, page_size)})
+    if http_file is not None:
+        present = _present(snippets)
+        files = [{"path": http_file, "template": "http_parts.conf.j2", "snippets": present,
+                  "upstream_files": upstream_files}]
+        for snippet in present:
+            files.append({"path": snippet_path(snippet["name"]), "template": "snippet.conf.j2", "snippet": snippet,
+                          "upstreams": {name: by_name[name] for name in [snippet.get("upstream")] if name in by_name}})
+        return files
     files = [
         {"path": "nginx.conf", "template": "nginx.conf.j2"},
         {"path": "realtime_proxy/http.d/connection_upgrade.conf", "template": "connection_upgrade.conf.j2"},
         {"path": "realtime_proxy/http.d/forwarded.conf", "template": "forwarded.conf.j2"},
         {"path": "realtime_proxy/http.d/stub_status.conf", "template": "stub_status.conf.j2"},
-    ]
-    by_name = {}
-    for upstream in _present(upstreams):
-        by_name[upstream["name"]] = upstream
-        files.append({"path": "realtime_proxy/upstreams/%s.conf" % upstream["name"],
-                      "template": "upstream.conf.j2", "upstream": upstream, "zone": upstream_zone(upstream, page_size)})
+    ] + upstream_files
     for site in _present(sites):
         named = [location.get("upstream") for location in site.get("locations") or [] if isinstance(location, dict)]
         files.append({"path": "realtime_proxy/sites/%s.conf" % site["name"],

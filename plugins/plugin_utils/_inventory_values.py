@@ -13,10 +13,21 @@ HOSTNAME_RE = re.compile(r"^%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
 FILE_PATH_RE = re.compile(r"^/(?:[A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]+\Z")
 FILE_PATH_HELP = "an absolute path of letters, digits and . _ @ + - (no '..')"
 MAX_TIMEOUT = 7 * 24 * 3600
+# What an item's state may be.
+STATES = ("present", "absent")
 
 
 def is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def as_bool(value):
+    """True or False for what Ansible's bool options accept (a bool, yes/no, true/false, on/off, 1/0), else None."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    return {"yes": True, "true": True, "on": True, "1": True, "y": True, "t": True,
+            "no": False, "false": False, "off": False, "0": False, "n": False, "f": False}.get(text)
 
 
 def as_int(value):

@@ -18,6 +18,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
+from .hosts import host_python
+
 # Result keys that are bookkeeping, not something the play said (argument_spec_data:
 # the role's whole option documentation, sent along when validation fails).
 _QUIET_KEYS = {"invocation", "exception", "item", "ansible_loop_var", "action", "results", "diff", "argument_spec_data"}
@@ -203,12 +205,46 @@ def run_role(limit: str | None, extra_vars: dict, *, playbook: str | None = None
                        stats=report.get("stats", {}), stderr=done.stderr)
 
 
+_CHECKSUMS = """
+import hashlib, json, os, sys
+sums = {}
+for top, dirs, files in os.walk(sys.argv[1]):
+    for name in dirs + files:
+        path = os.path.join(top, name)
+        if os.path.islink(path):
+            sums[path] = "link:" + os.readlink(path)
+        elif name in files:
+            with open(path, "rb") as handle:
+                sums[path] = hashlib.sha256(handle.read()).hexdigest()
+print(json.dumps(sums))
+"""
+
+
 def config_checksums(host, conf_dir: str = "/etc/nginx") -> dict:
-    """sha256 of every file and link target under CONF_DIR on a testinfra host."""
-    listing = host.check_output(
-        "find %s \\( -type f -o -type l \\) -printf '%%p\\t%%l\\n' | sort" % conf_dir)
-    sums = {}
-    for line in listing.splitlines():
-        path, unused, target = line.partition("\t")
-        sums[path] = "link:" + target if target else host.check_output("sha256sum %s" % path).split()[0]
-    return sums
+    """sha256 of every file, and the target of every link, under CONF_DIR on a testinfra host (one round trip)."""
+    return json.loads(host_python(host, _CHECKSUMS, conf_dir))
+
+
+AUDIT_PLAY = """
+- name: Audit nginx
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Audit the nginx configuration
+      realtime.nginx.realtime_audit: %s
+"""
+
+
+def audit(limit: str, **options) -> dict:
+    """The result of the realtime_audit action (nginx -T of host LIMIT, parsed on the controller), with
+    fail_on never unless OPTIONS say otherwise: findings, summary, files, locations, report."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+        handle.write(AUDIT_PLAY % json.dumps(dict({"fail_on": "never"}, **options)))
+        path = handle.name
+    try:
+        run = run_role(limit, {}, playbook=path)
+    finally:
+        os.unlink(path)
+    result = run.result("Audit the nginx configuration", limit)
+    assert result is not None and not result.get("msg", "").startswith("The realtime.nginx audit needs"), run.output[-3000:]
+    return result

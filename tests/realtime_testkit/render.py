@@ -12,11 +12,13 @@ argument-spec check and ``nginx -t``:
   < vars/Debian-12.yml (if present). That is Ansible's precedence: role vars
   and include_vars beat inventory, inventory beats role defaults;
 * the file list: the collection's ``realtime_proxy_files`` filter
-  (owned_files()) on realtime_proxy_upstreams and realtime_proxy_sites, as in
-  tasks/configure.yml. Sites with ``tls.acme`` render as on a host without
-  their certificate (plain listeners only) unless ``settings`` give
-  ``realtime_proxy__acme_issued`` (what tasks/acme_detect.yml finds on a host:
-  site name -> certificate and key paths);
+  (owned_files()) on realtime_proxy_upstreams and realtime_proxy_sites (and,
+  with realtime_proxy_manage_nginx_conf false, realtime_proxy_snippets and the
+  http-level file), as in tasks/configure.yml. Sites with ``tls.acme`` render
+  as on a host without their certificate (plain listeners only) unless
+  ``settings`` give ``realtime_proxy__acme_issued`` (what
+  tasks/acme_detect.yml finds on a host: site name -> certificate and key
+  paths);
 * templating: ansible-core's own Templar renders templates/tree.j2, the one
   template the role's configure task renders, with the searchpath and Jinja
   overrides (trim_blocks, nothing else) that the ``template`` lookup uses and
@@ -26,7 +28,8 @@ argument-spec check and ``nginx -t``:
   nginx_config's secret_files;
 * output: ROOT/<file.path>, under the role's owned directories only (the role
   creates exactly those; a path that needs another directory fails here as it
-  would on a host). A path that resolves outside ROOT is never written:
+  would on a host), and with realtime_proxy_manage_nginx_conf false the
+  distribution's conf.d/ that the http-level file joins. A path that resolves outside ROOT is never written:
   ``PathEscape`` is raised instead. Certificates and keys given as PEM text
   land in realtime_proxy/tls/NAME.crt and .key (0600 for a key), also
   inside ROOT; certificates given as paths are only named in the site file,
@@ -61,12 +64,14 @@ ensure_importable()
 # pylint: disable=wrong-import-position
 from ansible import constants  # noqa: E402
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # noqa: E402
+from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 from ansible.parsing.dataloader import DataLoader  # noqa: E402
 from ansible.template import Templar, trust_as_template  # noqa: E402
 
 from ansible_collections.realtime.nginx.plugins.filter.realtime_proxy import (  # noqa: E402
     realtime_proxy_errors, realtime_proxy_files, realtime_proxy_nginx_features, realtime_proxy_tls_files)
 from ansible_collections.realtime.nginx.plugins.module_utils._open_files import open_files_plan  # noqa: E402
+from ansible_collections.realtime.nginx.plugins.modules.nginx_config import point_into  # noqa: E402
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
 TEMPLATES = ROLE / "templates"
@@ -86,9 +91,13 @@ def _nginx_binary():
 # machines (docs: the hard limit is 20,000 per process there).
 HOST_OPEN_FILES = 20000
 
-# The nginx that the tests run `nginx -t` with, and the mime.types of its package.
+# The nginx that the tests run `nginx -t` with, and its package's configuration
+# directory (Debian's stock nginx.conf and mime.types, as a fresh install has them).
 NGINX = _nginx_binary()
-DEBIAN_MIME_TYPES = pathlib.Path(NGINX).parents[2] / "etc" / "nginx" / "mime.types"
+DEBIAN_CONF_DIR = pathlib.Path(NGINX).parents[2] / "etc" / "nginx"
+DEBIAN_MIME_TYPES = DEBIAN_CONF_DIR / "mime.types"
+# Where the packaged configuration names its own files (include /etc/nginx/...).
+LIVE_CONF_DIR = "/etc/nginx"
 
 
 # The distribution release whose vars file (vars/Debian-<release>.yml, when
@@ -263,11 +272,24 @@ def merged_variables(settings):
     return role().variables(settings)
 
 
+def mode_of(merged):
+    """What the role does in the configuration directory for MERGED variables, as vars/main.yml's
+    realtime_proxy__mode says: managed, adopt (realtime_proxy_manage_nginx_conf false) or removed."""
+    if boolean(merged["realtime_proxy_manage_nginx_conf"]):
+        return "managed"
+    return "adopt" if merged["realtime_proxy_state"] == "present" else "removed"
+
+
 def files_for(settings):
     """The role's configuration file list for SETTINGS, as tasks/configure.yml computes it."""
     merged = merged_variables(settings)
+    mode = mode_of(merged)
+    if mode == "removed":
+        return []
     return realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"],
-                                merged["realtime_proxy_reuseport"], merged.get("realtime_proxy__acme_issued"))
+                                merged["realtime_proxy_reuseport"], merged.get("realtime_proxy__acme_issued"), 4096,
+                                merged["realtime_proxy_snippets"],
+                                None if mode == "managed" else merged["realtime_proxy__adopt_http_file"])
 
 
 def inventory_check(settings):
@@ -306,8 +328,12 @@ def render_tree(settings, root):
     the_role = role()
     merged = the_role.variables(settings)
     merged["realtime_proxy__files"] = files_for(settings)
-    for directory in merged["realtime_proxy__owned_dirs"]:
+    mode = mode_of(merged)
+    for directory in merged["realtime_proxy__layouts"][mode]["owned_dirs"]:
         (root / directory).mkdir(parents=True, exist_ok=True)
+    if mode == "adopt":
+        # The distribution's conf.d/, which the role's http-level file joins.
+        (root / merged["realtime_proxy__adopt_http_file"]).parent.mkdir(parents=True, exist_ok=True)
     rendered = json.loads(the_role.render("tree.j2", merged))
     for item in rendered:
         item["mode"] = "0644"
@@ -319,6 +345,27 @@ def render_tree(settings, root):
         _write(dest, item["content"].encode("utf-8", errors="surrogateescape"), int(item["mode"], 8))
         written.append(pathlib.Path(dest))
     return written
+
+
+def render_adopted(settings, root, user_files=None):
+    """An nginx the role does not own, in ROOT; returns the role's files, as render_tree().
+
+    ROOT gets Debian's packaged configuration directory (its stock nginx.conf),
+    then USER_FILES ({path relative to ROOT: text}, which may replace
+    nginx.conf), then the role's files for SETTINGS, which must say
+    realtime_proxy_manage_nginx_conf false (SETTINGS None: none, the nginx
+    before the role's first run). validate_tree() and dump_tree() run on it
+    as on a rendered tree, reading the proposal wherever the packaged files
+    include /etc/nginx/... (as nginx_config's staging does).
+    """
+    root = pathlib.Path(root)
+    if settings is not None and mode_of(merged_variables(settings)) == "managed":
+        raise AssertionError("render_adopted() is for realtime_proxy_manage_nginx_conf false")
+    shutil.copytree(DEBIAN_CONF_DIR, root, symlinks=True, dirs_exist_ok=True)
+    for relative, text in (user_files or {}).items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+    return [] if settings is None else render_tree(settings, root)
 
 
 def _write(dest, data, mode):
@@ -433,6 +480,8 @@ def _runnable_copy(root):
         conf = copy_root / "nginx.conf"
         conf.write_bytes(patch_nginx_conf(conf.read_bytes().decode("utf-8", "surrogateescape"), copy_root)
                          .encode("utf-8", "surrogateescape"))
+        # A packaged nginx.conf (render_adopted()) includes /etc/nginx/...: read the copy's files instead.
+        point_into(str(copy_root), LIVE_CONF_DIR)
         for site in (copy_root / "realtime_proxy" / "sites").glob("*.conf"):
             site.write_text(_SITE_LOG.sub(lambda m, r=str(copy_root): "%s%s %s/%s" % (m.group(1), m.group(2), r, m.group(3)),
                                           site.read_text()))

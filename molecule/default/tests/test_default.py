@@ -58,7 +58,7 @@ def test_http_location_forwards_headers(base):
 
 def test_map_sits_once_in_http_block(host):
     dump = host.run("nginx -T").stdout
-    assert dump.count("map $http_upgrade $connection_upgrade") == 1
+    assert dump.count("map $http_upgrade $realtime_proxy_connection") == 1
     conf = host.file("/etc/nginx/nginx.conf").content_string
     http_block = conf[conf.index("http {"):]
     assert "include realtime_proxy/http.d/*.conf;" in http_block

@@ -17,6 +17,12 @@ file. For every group_vars file that sets the role's variables:
   (``realtime_proxy__acme_issued``, what tasks/acme_detect.yml finds);
 * the audit (realtime_audit) finds nothing in its ``nginx -T``, at any severity.
 
+An example of an nginx the role does not own (realtime_proxy_manage_nginx_conf
+false) is rendered into Debian's packaged configuration, with the user's files
+of its ``nginx/`` directory (a server that includes the snippets) and the one
+line its settings ask the user to add to Debian's nginx.conf
+(worker_shutdown_timeout).
+
 The playbooks (docs/examples/site.yml, an example's own) pass
 ``ansible-playbook --syntax-check`` with every example's inventory.
 """
@@ -33,8 +39,9 @@ import pytest
 import yaml
 
 from realtime_testkit.collection import REPO_ROOT
-from realtime_testkit.render import (NGINX, dump_tree, inventory_check, render_tree, self_signed_certificate,
-                                     templated_inventory, validate_tree)
+from realtime_testkit.render import (DEBIAN_CONF_DIR, NGINX, dump_tree, inventory_check, merged_variables, mode_of,
+                                     render_adopted, render_tree, self_signed_certificate, templated_inventory,
+                                     validate_tree)
 
 EXAMPLES = REPO_ROOT / "docs" / "examples"
 ROLE_VARIABLE_PREFIX = "realtime_proxy_"
@@ -143,13 +150,29 @@ def test_example_renders_a_tree_nginx_accepts_and_the_audit_passes(path, acme_is
     pytest.importorskip("crossplane", reason="the audit parses with crossplane")
     from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import audit_config
 
-    render_tree(with_test_certificates(_settings(path), acme_issued), tmp_path)
+    settings = with_test_certificates(_settings(path), acme_issued)
+    if mode_of(merged_variables(settings)) == "managed":
+        render_tree(settings, tmp_path)
+    else:
+        render_adopted(settings, tmp_path, adopted_user_files(path.parents[1]))
     returncode, stderr = validate_tree(tmp_path)
     assert returncode == 0, stderr
     returncode, dump, stderr = dump_tree(tmp_path)
     assert returncode == 0, stderr
     findings = audit_config(dump, default_name=str(tmp_path / "nginx.conf"))["findings"]
     assert findings == []
+
+
+def adopted_user_files(example):
+    """{path under /etc/nginx: text} of an example's own nginx files, and Debian's nginx.conf with the
+    worker_shutdown_timeout that the example asks for."""
+    stock = (DEBIAN_CONF_DIR / "nginx.conf").read_text()
+    assert "# add to its main context:  worker_shutdown_timeout 30s;" in (example / "group_vars" / "proxies.yml").read_text()
+    files = {"nginx.conf": stock.replace("pid /run/nginx.pid;\n", "pid /run/nginx.pid;\nworker_shutdown_timeout 30s;\n", 1)}
+    own = example / "nginx"
+    files.update((str(item.relative_to(own)), item.read_text()) for item in own.rglob("*") if item.is_file())
+    assert len(files) > 1, "%s has no nginx/ files that include its snippets" % example
+    return files
 
 
 def test_example_playbooks_pass_syntax_check(tmp_path):

@@ -87,8 +87,8 @@ from realtime_testkit.render import HOST_OPEN_FILES, files_for, merged_variables
 TYPE_HEADERS = {
     "http": {"Connection": ""},
     "sse": {"Connection": ""},
-    "websocket": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$connection_upgrade"},
-    "socketio": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$connection_upgrade"},
+    "websocket": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$realtime_proxy_connection"},
+    "socketio": {"Upgrade": "$realtime_proxy_upgrade", "Connection": "$realtime_proxy_connection"},
 }
 
 TYPE_EXTRA = {
@@ -589,6 +589,48 @@ def expected_tree(settings):
             tree[item["path"]] = list(_baseline()[item["path"]])
         else:
             raise AssertionError("no expectation for %r (template %r)" % (item["path"], item["template"]))
+    return tree
+
+
+def adopted_settings(settings):
+    """SETTINGS (an accepted inventory) for an nginx the role does not own: every location of every present
+    site as a snippet (named s<site>_<location>, without path and match), no sites, no per-client limits."""
+    merged = merged_variables(settings)
+    snippets = []
+    for sindex, site in enumerate(merged["realtime_proxy_sites"]):
+        if site.get("state", "present") != "present":
+            continue
+        for lindex, location in enumerate(site["locations"]):
+            snippet = {key: value for key, value in location.items() if key not in ("path", "match")}
+            snippets.append(dict(snippet, name="s%d_%d" % (sindex, lindex)))
+    adopted = {key: value for key, value in settings.items()
+               if key not in ("realtime_proxy_sites", "realtime_proxy_limit_conn_per_client", "realtime_proxy_limit_req_rate")}
+    adopted.update(realtime_proxy_manage_nginx_conf=False, realtime_proxy_snippets=snippets)
+    return adopted
+
+
+def expected_adopted_tree(settings):
+    """{relative path: directive list} for adopted SETTINGS (adopted_settings()): the http-level file holds
+    the managed tree's http.d maps (forwarded.conf with the trusted proxies), the stub_status file, the
+    http-level directives, one upstream block per present upstream and the maps of every snippet (suffix: the
+    snippet's name, index 0); each snippet holds the body a site's location of its type has, in a site without
+    TLS or directives of its own."""
+    merged = merged_variables(settings)
+    http = (list(_baseline()["realtime_proxy/http.d/connection_upgrade.conf"]) + expected_forwarded_conf(merged)
+            + list(_baseline()["realtime_proxy/http.d/stub_status.conf"])
+            + inventory_directives(merged["realtime_proxy_http_directives"]))
+    for upstream in merged["realtime_proxy_upstreams"]:
+        if upstream.get("state", "present") == "present":
+            http += expected_upstream(upstream)
+    tree = {}
+    for snippet in merged["realtime_proxy_snippets"]:
+        if snippet.get("state", "present") != "present":
+            continue
+        snippet_suffix = suffix(snippet, 0)
+        http += expected_maps(snippet, snippet_suffix)
+        tree["realtime_proxy/snippets/%s.conf" % snippet["name"]] = expected_location(
+            dict(snippet, path="/"), merged, {}, snippet_suffix)[2]
+    tree[merged["realtime_proxy__adopt_http_file"]] = http
     return tree
 
 

@@ -44,7 +44,11 @@ templates (render_tree):
    .crt/.key file byte for byte (stripped), the key with mode 0600, and in no
    configuration file; a certificate given as a path is never written;
 5. (the smaller variant) ``nginx -t`` accepts the tree; its TLS sites use one
-   real self-signed certificate made with openssl once per session.
+   real self-signed certificate made with openssl once per session;
+6. (the larger variant) the same locations are accepted as snippets of an
+   nginx the role does not own (realtime_proxy_snippets), and each snippet's
+   file parses to exactly its location's body, the http-level file to the
+   maps, upstreams and allowlists they need (check_snippets()).
 
 Each variant runs with a fixed seed and with a fresh random seed, printed
 (and settable with REALTIME_PROPERTY_SEED) so that a failure is reproducible;
@@ -925,7 +929,24 @@ def check(settings, run_nginx):
         if run_nginx:
             rc, stderr = validate_tree(root)
             assert rc == 0, "nginx -t rejects an accepted inventory:\n%s" % stderr
+        else:
+            check_snippets(settings, pathlib.Path(tmp) / "adopted")
     return "rendered"
+
+
+def check_snippets(settings, root):
+    """The same locations as snippets of an nginx the role does not own: accepted, and each snippet's file
+    parses to exactly the body of its location (realtime_proxy_expected.expected_adopted_tree())."""
+    adopted = expected_mod.adopted_settings(settings)
+    assert inventory_check(adopted) == [], "the locations of an accepted inventory are refused as snippets"
+    root.mkdir()
+    written = render_tree(adopted, root)
+    want = expected_mod.expected_adopted_tree(adopted)
+    assert expected_mod.all_files(root) == sorted(want), "snippet files differ from the inventory's"
+    got = expected_mod.actual_tree(root, written)
+    for rel, directives in want.items():
+        assert expected_mod.canonical(got[rel]) == expected_mod.canonical(directives), (
+            "%s does not parse to what the inventory asked for:\n got: %r\nwant: %r" % (rel, got[rel], directives))
 
 
 def _seed(mode):

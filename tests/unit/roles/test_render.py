@@ -76,7 +76,7 @@ def test_sse_location(tree):
 def test_websocket_location(tree):
     block = site_locations(tree[0])["/ws/"]
     assert header(block, "Upgrade") == "$realtime_proxy_upgrade"
-    assert header(block, "Connection") == "$connection_upgrade"
+    assert header(block, "Connection") == "$realtime_proxy_connection"
     assert header(block, "X-Realtime-Test") == "ws location"
     assert args_of(block, "proxy_http_version") == [["1.1"]]
     assert args_of(block, "proxy_buffer_size") == [["4k"]]  # one per direction of a held tunnel: nginx's page
@@ -120,7 +120,7 @@ def test_upgrade_map_exactly_once_in_http_context(tree):
             out.append(directive)
         return out
     maps = [(d, ctx) for d, ctx in _walk(expand(configs[0]["parsed"]), ()) if d["directive"] == "map"
-            and d["args"] == ["$http_upgrade", "$connection_upgrade"]]
+            and d["args"] == ["$http_upgrade", "$realtime_proxy_connection"]]
     assert len(maps) == 1, maps
     assert maps[0][1] == ("http",)
     upgrade = [ctx for d, ctx in _walk(expand(configs[0]["parsed"]), ()) if d["directive"] == "map"

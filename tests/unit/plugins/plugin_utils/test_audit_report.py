@@ -59,7 +59,9 @@ def test_findings_most_severe_first_then_by_place():
     assert result['summary'] == {'high': 4, 'medium': 2, 'low': 2}
     assert result['files'] == ['/etc/nginx/nginx.conf']
     assert result['locations'] == [
-        {'file': '/etc/nginx/nginx.conf', 'line': 4, 'location': '/ws/', 'sse': False, 'websocket': True},
-        {'file': '/etc/nginx/nginx.conf', 'line': 8, 'location': '/sse/', 'sse': True, 'websocket': False},
+        {'file': '/etc/nginx/nginx.conf', 'line': 4, 'location': '/ws/', 'sse': False, 'websocket': True, 'snippet': None},
+        {'file': '/etc/nginx/nginx.conf', 'line': 8, 'location': '/sse/', 'sse': True, 'websocket': False, 'snippet': None},
     ]
-    assert format_report(result, fail_on='never').splitlines()[-1].startswith('      fix: ')
+    # Each finding in a hand-written streaming location names the snippet that replaces it.
+    last = format_report(result, fail_on='never').splitlines()[-2:]
+    assert last[0].startswith('      fix: ') and last[1].startswith('      replace with: realtime_proxy_snippets entry ')

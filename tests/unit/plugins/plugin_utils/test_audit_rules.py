@@ -18,6 +18,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -157,21 +158,26 @@ def _rule_problems(rules):
 
 
 # The field guide's server block as a user writes it out (shared with the
-# molecule scenarios), put into a main configuration like Debian's.
-GUIDE_SITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'realtime_testkit', 'guide',
-                          'realtime.conf')
+# molecule scenarios: realtime_testkit.guide), put into a main configuration
+# like Debian's. The guide's module is loaded by its path: it needs only the
+# standard library, unlike the rest of realtime_testkit, which ansible-test's
+# unit test environment does not install.
+_GUIDE_SPEC = importlib.util.spec_from_file_location('realtime_testkit_guide', os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'realtime_testkit', 'guide', '__init__.py'))
+_GUIDE = importlib.util.module_from_spec(_GUIDE_SPEC)
+_GUIDE_SPEC.loader.exec_module(_GUIDE)
+server_block = _GUIDE.server_block
 GUIDE_MAIN = ('user www-data;\nworker_processes auto;\npid /run/nginx.pid;\nevents {\n    worker_connections 768;\n}\n'
-              'http {\n    sendfile on;\n    gzip on;\n    include /etc/nginx/sites-enabled/*;\n}\n')
+              'http {\n    sendfile on;\n    gzip on;\n    include /etc/nginx/conf.d/*.conf;\n'
+              '    include /etc/nginx/sites-enabled/*;\n}\n')
 
 
-def _guide_dump(listen):
-    """nginx -T of a stock-like nginx with the guide's site, its listen line replaced by LISTEN."""
-    with open(GUIDE_SITE) as f:
-        site = f.read()
-    assert site.count('    listen 80;\n') == 1
-    site = site.replace('    listen 80;\n', listen)
-    return ('# configuration file /etc/nginx/nginx.conf:\n' + GUIDE_MAIN
-            + '\n# configuration file /etc/nginx/sites-enabled/realtime:\n' + site)
+def _guide_dump(listen, site=None, extra=()):
+    """nginx -T of a stock-like nginx with the guide's site (or SITE), its listen line replaced by LISTEN, and
+    the files EXTRA ((path, text) pairs) after it."""
+    site = server_block(listen, text=site)
+    files = [('/etc/nginx/nginx.conf', GUIDE_MAIN), ('/etc/nginx/sites-enabled/realtime', site)] + list(extra)
+    return ''.join('# configuration file %s:\n%s\n' % (path, text) for path, text in files)
 
 
 def _site_line(dump, text, nth=0):

@@ -1,0 +1,7 @@
+"""``python -m realtime_testkit.guide``: see the package's doc."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
