@@ -38,7 +38,7 @@ def realtime_proxy_files(upstreams, sites, reuseport=True, acme_issued_sites=Non
     PAGE_SIZE bytes. With HTTP_FILE (an nginx the role does not own), the http-level file and one
     file per present snippet instead (owned_files()).
     """
-    files = owned_files(list(upstreams), list(sites), int(page_size), list(snippets or []), http_file)
+    files = owned_files(list(upstreams), list(sites), list(snippets or []), http_file, int(page_size))
     listens = (site_listens(acme_pending(list(sites), acme_issued_sites or {}), bool(reuseport))
                if http_file is None else {})
     for item in files:

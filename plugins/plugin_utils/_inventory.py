@@ -20,11 +20,9 @@ from ansible_collections.realtime.nginx.plugins.plugin_utils._adopt import snipp
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_adopt import AdoptChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directives import DirectiveChecks
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_metrics import MetricsChecks
-from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import (  # pylint: disable=unused-import
-    UPSTREAM_KEYS,  # noqa: F401  read from here with the other key sets
-    UpstreamChecks,
-    upstream_zone,
-)
+# UPSTREAM_KEYS is read from here with the other key sets.
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_upstreams import (  # noqa: F401  pylint: disable=unused-import
+    UPSTREAM_KEYS, UpstreamChecks, upstream_zone)
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_values import (
     FILE_PATH_HELP, FILE_PATH_RE, HOST_LABEL, MAX_TIMEOUT, STATES, as_int, check_host_port, port_ok)
 from ansible_collections.realtime.nginx.plugins.plugin_utils._role_data import location_types, preset, suboption_names
@@ -503,7 +501,7 @@ def _present(items):
     return [item for item in items if item.get("state", "present") == "present"]
 
 
-def owned_files(upstreams, sites, page_size=4096, snippets=(), http_file=None):
+def owned_files(upstreams, sites, snippets=(), http_file=None, page_size=4096):
     """The configuration files the role renders, relative to the nginx configuration directory.
 
     Each entry names its template and carries the upstream or site it is
