@@ -28,7 +28,7 @@ def realtime_proxy_nginx_errors(settings, features):
 
 
 def realtime_proxy_files(upstreams, sites, reuseport=True, acme_issued_sites=None, page_size=4096, snippets=None,
-                        http_file=None):
+                         http_file=None):
     """The configuration files the role owns, each with its template and source item.
 
     A site's entry also carries ``listens``: its plain, TLS and QUIC listeners as [listen, reuseport]

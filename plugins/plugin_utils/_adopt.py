@@ -39,6 +39,15 @@ SNIPPET_DIR = 'realtime_proxy/snippets'
 # nginx stops following includes this deep.
 MAX_INCLUDE_DEPTH = 16
 
+
+def _zone(args):
+    """The zone name of a limit_conn_zone or limit_req_zone directive's arguments, or None."""
+    for value in args:
+        if value.startswith('zone='):
+            return value[len('zone='):].split(':', 1)[0]
+    return None
+
+
 # The directives that define a name in http {}: what kind of name, and which argument is it.
 DEFINITIONS = {
     'map': ('variable', lambda args: args[1] if len(args) > 1 else None),
@@ -46,16 +55,9 @@ DEFINITIONS = {
     'split_clients': ('variable', lambda args: args[-1] if args else None),
     'upstream': ('upstream', lambda args: args[0] if args else None),
     'log_format': ('log_format', lambda args: args[0] if args else None),
-    'limit_conn_zone': ('zone', lambda args: _zone(args)),
-    'limit_req_zone': ('zone', lambda args: _zone(args)),
+    'limit_conn_zone': ('zone', _zone),
+    'limit_req_zone': ('zone', _zone),
 }
-
-
-def _zone(args):
-    for value in args:
-        if value.startswith('zone='):
-            return value[len('zone='):].split(':', 1)[0]
-    return None
 
 
 def snippet_path(name):

@@ -127,8 +127,8 @@ def metrics_plan(settings, exporters, name):
                    allow=allow + ([str(reach)] if reach is not None and str(reach) not in allow else []),
                    command=[nginx["binary"],
                             "%s=%s" % (flags["listen"], exporter_address(settings["realtime_proxy_metrics_listen"])),
-                            "%s=%s" % (flags["scrape"], scrape_url(stub, settings.get("realtime_proxy_stub_status_path",
-                                                                                       "/nginx_status"))),
+                            "%s=%s" % (flags["scrape"],
+                                       scrape_url(stub, settings.get("realtime_proxy_stub_status_path", "/nginx_status"))),
                             "%s=%s=%s" % (flags["label"], LABEL, label)] + list(flags.get("start", [])))]
     node_listen = settings.get("realtime_proxy_metrics_node_exporter_listen") or ""
     if node_listen:

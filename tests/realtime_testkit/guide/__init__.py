@@ -51,7 +51,7 @@ def with_includes(text: str, includes: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m realtime_testkit.guide", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m realtime_testkit.guide", description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--listen", help="the address of the listen line")
     parser.add_argument("--backend", help="the backend's address")
     parser.add_argument("--include", action="append", default=[], metavar="PATH=FILE",

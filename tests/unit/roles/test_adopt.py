@@ -30,12 +30,12 @@ needs_nginx = pytest.mark.skipif(not NGINX.exists() or not render.DEBIAN_CONF_DI
 HTTP_FILE = "conf.d/realtime_proxy.conf"
 SITE = "sites-enabled/realtime"
 UPSTREAMS = [{"name": "app", "servers": ["127.0.0.1:17801"], "keepalive": 8}]
-SNIPPETS = [{"name": "sse", "type": "sse", "upstream": "app"}, {"name": "ws", "type": "websocket", "upstream": "app"}]
+SNIPPETS = ({"name": "sse", "type": "sse", "upstream": "app"}, {"name": "ws", "type": "websocket", "upstream": "app"})
 
 
 def adopted(snippets=SNIPPETS, **overrides):
     settings = {"realtime_proxy_manage_nginx_conf": False, "realtime_proxy_upstreams": copy.deepcopy(UPSTREAMS),
-                "realtime_proxy_snippets": copy.deepcopy(snippets)}
+                "realtime_proxy_snippets": copy.deepcopy(list(snippets))}
     settings.update(overrides)
     return settings
 

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from realtime_testkit.collection import ensure_importable
+from ansible_collections.realtime.nginx.plugins.module_utils import _open_files
 
 MODULE = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "modules" / "nginx_info.py"
 NGINX = os.environ.get("REALTIME_NGINX_BINARY", "/usr/sbin/nginx")
@@ -27,8 +27,10 @@ NGINX = os.environ.get("REALTIME_NGINX_BINARY", "/usr/sbin/nginx")
 def run_module(tmp_path, **args) -> dict:
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=True)}))
-    # The collection's module_utils, which Ansible would send along with the module.
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ensure_importable())] + sys.path))
+    # The collection's module_utils, which Ansible would send along with the module: the folder that holds
+    # ansible_collections/realtime/nginx, wherever this test run imports the collection from.
+    collections_root = pathlib.Path(_open_files.__file__).parents[5]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(collections_root)] + sys.path))
     done = subprocess.run([sys.executable, str(MODULE), str(path)], capture_output=True, text=True, timeout=60,
                           check=False, env=env)
     assert done.stdout.lstrip().startswith("{"), done.stdout[-2000:] + done.stderr[-2000:]
