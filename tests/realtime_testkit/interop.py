@@ -15,11 +15,9 @@ docs/interop.md is generated from (tests/interop/report.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,6 +25,7 @@ from typing import Optional
 
 from .collection import REPO_ROOT
 from .hosts import wait_for_port
+from .processes import stop_process_groups
 from .sse import SseParser
 
 __all__ = ["CONTRACT", "INTEROP_DIR", "SERVERS", "HOP_BY_HOP", "HOP_BY_HOP_SENT", "Tools", "ensure_tools",
@@ -118,16 +117,7 @@ def start_servers(tools: Tools, ports: dict, log_dir: str, timeout: float = 60) 
 
 def stop_servers(processes: dict) -> None:
     """Stop the servers start_servers started: their process groups, by id."""
-    for process in processes.values():
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    stop_process_groups(processes.values())
 
 
 def record_problems(record: dict, *, host: str, scheme: str, websocket: bool = False,

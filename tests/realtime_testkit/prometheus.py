@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import time
 import urllib.parse
@@ -25,6 +24,7 @@ import yaml
 
 from .collection import REPO_ROOT
 from .hosts import http_get
+from .processes import stop_process_groups
 
 __all__ = ["PROMETHEUS_HOME", "Prometheus", "binary", "prometheus_server", "rules_holding_for", "rule_names"]
 
@@ -162,12 +162,5 @@ def prometheus_server(*, port: int, data_dir, jobs: dict, rule_files=(), scrape_
         yield server
     finally:
         # timeout and Prometheus lead a process group of their own.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process_groups([process], grace=30)
         log.close()
