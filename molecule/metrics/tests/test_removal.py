@@ -58,7 +58,7 @@ def test_metrics_off_removes_the_stub_status_endpoint_and_the_next_run_changes_n
 def test_check_mode_with_metrics_on_reports_the_install_and_changes_nothing(host, name, variables, tags):
     run = run_role(name, {}, check=True, tags=tags)
     assert run.rc == 0, run.messages[-4000:]
-    assert run.status("Report the packages a real run would install") == "changed"
+    assert run.status("Report the exporter packages a real run would install") == "changed"
     assert installed(host) == []
     assert [path for path in FILES if host.file(path).exists] == []
     for key in EXPORTER_LISTENS + ("realtime_proxy_metrics_stub_status_listen",):

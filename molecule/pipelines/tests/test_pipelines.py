@@ -39,7 +39,7 @@ def test_check_mode_on_a_fresh_host_reports_and_changes_nothing(host, name):
     run = run_role(name, {}, check=True, diff=True)
     assert run.rc == 0, run.messages[-4000:]
     assert run.stats[name]["changed"] > 0
-    assert run.status("Report the package a real run would install") == "changed"
+    assert run.status("Report the packages a real run would install") == "changed"
     assert run.status(WRITE_TASK) == "changed"
     # The rendered files, shown as a diff against nothing.
     assert "after: /etc/nginx/nginx.conf" in run.messages
