@@ -63,6 +63,11 @@ chromium:
 pebble:
 	@bash tools/ensure-pebble.sh
 
+# Debian's gdb, with which the benchmark reads nginx's heap (bench/heap.py).
+.PHONY: gdb
+gdb:
+	@bash tools/ensure-gdb.sh
+
 docker:
 	@bash tools/ensure-docker.sh
 
@@ -117,7 +122,7 @@ molecule: setup
 interop-report: venv
 	python tests/interop/report.py
 
-bench: setup
+bench: setup gdb
 	python -m bench run
 
 clean:

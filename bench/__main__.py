@@ -33,6 +33,15 @@ def main(argv=None) -> int:
     scale.add_argument("--out", default=None, help="results JSON (bench-results/scale.json)")
     scale.add_argument("--name", default=None, help="prefix of the containers' names (%s)" % NAME)
     scale.add_argument("--port-base", type=int, default=None, help="hosts listen on this + 200 + N (19000)")
+    mem = sub.add_parser("memory", help="only the memory and TLS measurements (memory per stream, throughput); "
+                                        "write JSON")
+    mem.add_argument("--smoke", action="store_true", help="tiny counts, fewer variants")
+    mem.add_argument("--parts", default="memory,tls", help="comma separated: memory, tls (both)")
+    mem.add_argument("--hold", type=float, default=None, help="seconds each step is held (10)")
+    mem.add_argument("--out", default=None, help="results JSON (bench-results/memory.json)")
+    mem.add_argument("--name", default=None, help="container name (%s-memory)" % NAME)
+    mem.add_argument("--port-base", type=int, default=None,
+                     help="first of the harness's loopback ports (24000: clear of full and smoke runs)")
     cmp_ = sub.add_parser("compare", help="each goal's verdict in two runs; exit 1 when a verdict differs")
     cmp_.add_argument("first", help="results JSON of the other run")
     cmp_.add_argument("second", help="results JSON of the run whose page shows both")
@@ -63,12 +72,14 @@ def main(argv=None) -> int:
     if args.smoke:
         # Held until this process ends: another checkout's smoke run takes another slot.
         slot_lock, settings.name, settings.port_base = take_smoke_slot()  # noqa: F841 pylint: disable=unused-variable
-    if args.quick:
+    if getattr(args, "quick", False):
         settings.quick()
     settings.name = args.name or settings.name
     settings.port_base = args.port_base or settings.port_base
     if args.cmd == "scale":
         return _scale_only(settings, args)
+    if args.cmd == "memory":
+        return _memory_only(settings, args)
     if args.steps:
         settings.steps = [int(x) for x in args.steps.split(",") if x.strip()]
     if args.hold:
@@ -98,6 +109,28 @@ def _scale_only(settings, args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1, default=str))
     print("bench: results in %s" % out)
+    return 0
+
+
+def _memory_only(settings, args) -> int:
+    from . import memory_run
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(memory_run.PARTS))
+    if unknown:
+        print("bench: unknown part(s) %s (known: %s)" % (", ".join(unknown), ", ".join(memory_run.PARTS)),
+              file=sys.stderr)
+        return 2
+    if not args.smoke:
+        settings.name = args.name or NAME + "-memory"
+        settings.port_base = args.port_base or 24000
+    if args.hold:
+        settings.hold_s = args.hold
+    out = pathlib.Path(args.out or REPO / "bench-results" / "memory.json")
+    results = memory_run.run(settings, parts)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1, default=str))
+    print("bench: results in %s (%.0f s); its %s key(s) go into a results JSON as they are" % (
+        out, results["runtime_s"], ", ".join(parts)))
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional
 
 from . import diagnostics, loadproc
 from .facts import workers_in_effect
+from .heap import heap_of
 from .provision import HOLD_HEARTBEAT_S, role_vars, start_master, stop_master
 from .rig import Rig, log
 
@@ -82,20 +83,24 @@ def _tally(results: list, target: int) -> dict:
 
 
 async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n_sse: int, n_ws: int,
-               **client) -> dict:
-    """Hold N_SSE + N_WS streams through PORTS (CLIENT: loadproc.spawn's tls and h2) and sample nginx's workers."""
+               heap: bool = False, **client) -> dict:
+    """Hold N_SSE + N_WS streams through PORTS (CLIENT: loadproc.spawn's tls and h2) and sample nginx's workers;
+    with HEAP, also their malloc totals before the step and while holding (bench/heap.py)."""
     s, c = rig.settings, rig.container
     offset = diagnostics.log_offset(c)
     await asyncio.sleep(1.0)
     s0 = c.sample(marker)
+    heap_before = heap_of(c, marker) if heap else None
     duration = s.ramp_timeout_s + s.hold_s + 20
     client.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
-    procs = loadproc.spawn(rig.procs, ports, n_sse, n_ws, duration, ping_interval=PING_INTERVAL_S, **client)
+    client.setdefault("ping_interval", PING_INTERVAL_S)
+    procs = loadproc.spawn(rig.procs, ports, n_sse, n_ws, duration, **client)
     ramp = await loadproc.wait_ready(procs, s.ramp_timeout_s)
     await asyncio.sleep(1.0)
     s1 = c.sample(marker)
     await asyncio.sleep(s.hold_s)
     s2 = c.sample(marker)
+    heap_held = heap_of(c, marker, trim=True) if heap else None
     # what the figures were measured beside, while the streams are open: the machine's load and the
     # connections the kernel tracked (None: no conntrack here)
     beside = {"client_processes": len(procs), "loadavg_1m": round(os.getloadavg()[0], 2),
@@ -116,12 +121,17 @@ async def step(rig: Rig, config: str, ports: List[int], marker: Optional[str], n
                                       for pid, w in s2.get("workers", {}).items()),
         "rss_per_stream_kb": round(rss_delta / held, 2) if held else None,
         "pss_per_stream_kb": round(pss_delta / held, 2) if held else None,
+        # the RSS added that is pages of files (libraries' code paged in) and of shared memory (cache zones)
+        "rss_file_added_kb": s2.get("rss_file_kb", 0) - s0.get("rss_file_kb", 0),
+        "rss_shmem_added_kb": s2.get("rss_shmem_kb", 0) - s0.get("rss_shmem_kb", 0),
         "cpu_ramp_s": round(s1.get("cpu_s", 0) - s0.get("cpu_s", 0), 2),
         "cpu_hold_pct": round(100 * (s2.get("cpu_s", 0) - s1.get("cpu_s", 0)) / s.hold_s, 1),
         "client_errors": tally["client_errors"],
         "nginx_log": diagnostics.log_reasons(c, offset),
         **beside,
     }
+    if heap:
+        out["heap"] = {"before": heap_before, "held": heap_held}
     log("capacity %-13s %6d: held %6d failed %5d  rss/stream %s KB  ramp %s s  %s" % (
         config, out["target"], held, out["failed"], out["rss_per_stream_kb"], out["ramp_s"],
         out["nginx_log"] or ""))

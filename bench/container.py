@@ -133,6 +133,10 @@ class Container:
         for pid in _proc.children(master, table):
             out["workers"][pid] = {
                 "rss_kb": _proc.status_kb(pid, "VmRSS"),
+                # of which pages of files (code and data of nginx and its libraries) and of shared memory
+                # (zones such as the TLS session cache); the rest is anonymous: heap and stacks
+                "rss_file_kb": _proc.status_kb(pid, "RssFile"),
+                "rss_shmem_kb": _proc.status_kb(pid, "RssShmem"),
                 "pss_kb": _proc.pss_kb(pid),
                 "cpu_s": table[pid]["cpu_ticks"] / CLK_TCK,
                 "shutting_down": "shutting down" in table[pid]["cmd"],
@@ -140,6 +144,8 @@ class Container:
         ws = out["workers"].values()
         out["rss_kb"] = sum(w["rss_kb"] for w in ws)
         out["pss_kb"] = sum(w["pss_kb"] for w in ws)
+        out["rss_file_kb"] = sum(w["rss_file_kb"] for w in ws)
+        out["rss_shmem_kb"] = sum(w["rss_shmem_kb"] for w in ws)
         out["cpu_s"] = sum(w["cpu_s"] for w in ws)
         out["n_workers"] = len(out["workers"])
         out["n_old_workers"] = sum(w["shutting_down"] for w in ws)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import List, Optional, Tuple
 
+from . import memory_goal
 from .diagnostics import bounded_by
 from .rig import Settings
 
 GOAL_SSE_ADDED_P99_MS = 1.0
 GOAL_STREAMS = 16000  # with the role as shipped (role-defaults)
 GOAL_STREAMS_TUNED = 50000  # with settings the role exposes (role-tuned)
-GOAL_KB_PER_STREAM = 10.0  # the role as shipped, SSE and WebSocket each (the memory measurement)
 GOAL_NOOP_S = 10.0
 # 6. scale: by sites (of 3 locations) and by hosts
 GOAL_SCALE_SITES = 300
@@ -105,17 +105,9 @@ def stream_verdicts(results: dict) -> List[Tuple[str, str, bool]]:
 
 
 def kb_verdict(memory: Optional[dict]) -> Optional[Tuple[str, str, bool]]:
-    """nginx memory per held stream of the role as shipped, SSE and WebSocket each; None without the figures."""
-    kb = ((memory or {}).get("variants", {}).get("role-defaults") or {}).get("kb_per_stream")
-    if not kb:
-        return None
-    sse, ws = (kb.get(kind, {}).get("rss") for kind in ("sse", "ws"))
-    known = [v for v in (sse, ws) if v is not None]
-    return ("<= %g KB nginx memory per held stream, SSE and WebSocket each (the role as shipped)" % GOAL_KB_PER_STREAM,
-            "SSE %s KB, WebSocket %s KB (worker RSS, %d streams of each kind)" % (
-                "n/a" if sse is None else "%.1f" % sse, "n/a" if ws is None else "%.1f" % ws,
-                memory.get("streams_per_kind", 0)),
-            len(known) == 2 and max(known) <= GOAL_KB_PER_STREAM)
+    """The memory goal (memory_goal.py): the shipped SSE and WebSocket presets within 15% of the smallest
+    variant that keeps their throughput; None without the figures."""
+    return memory_goal.verdict(memory)
 
 
 def repeat_of(results: dict) -> dict:

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
 
 from .goals import (  # noqa: E402  pylint: disable=wrong-import-position
-    GOAL_FLEET_RATIO, GOAL_KB_PER_STREAM, GOAL_NOOP_S, GOAL_SCALE_FIRST_S, GOAL_SCALE_NOOP_S)
+    GOAL_FLEET_RATIO, GOAL_NOOP_S, GOAL_SCALE_FIRST_S, GOAL_SCALE_NOOP_S)
 
 COLORS = {"direct": "#4c72b0", "role": "#55a868", "naive": "#c44e52",
           "debian-default": "#c44e52", "role-defaults": "#dd8452", "role-tuned": "#55a868"}
@@ -73,7 +73,6 @@ def _capacity_plot(r, path):
     ax.set_title("Concurrent streams (x: step with failures)", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
-    bx.axhline(GOAL_KB_PER_STREAM, color="grey", linestyle=":", label="goal %g KB" % GOAL_KB_PER_STREAM)
     bx.set_xlabel("streams held")
     bx.set_ylabel("nginx worker RSS per held stream (KB)")
     bx.set_title("nginx memory per stream", fontsize=10)

@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from typing import Optional
 
 from realtime_testkit.render import render_tree
 
@@ -84,10 +85,12 @@ def start_tuned(rig: Rig) -> None:
     start_master(rig, "nginx-tuned", settings)
 
 
-def start_master(rig: Rig, name: str, settings: dict, events: str = "") -> None:
+def start_master(rig: Rig, name: str, settings: dict, events: str = "", http: Optional[dict] = None) -> None:
     """The role's templates rendered with SETTINGS into /etc/NAME/, run as a master of its own (pid /run/NAME.pid).
 
-    EVENTS: directives added to the events block, which no role variable sets (accept_mutex)."""
+    EVENTS: directives added to the events block, which no role variable sets (accept_mutex).
+    HTTP: {directive: value} at http level, in place of the role's own line for it (a fixed setting of the
+    role, such as its TLS profile, that the bench compares with another value)."""
     s, c = rig.settings, rig.container
     with tempfile.TemporaryDirectory(prefix="realtime-bench-%s-" % name) as tmp:
         render_tree(settings, tmp)
@@ -97,11 +100,23 @@ def start_master(rig: Rig, name: str, settings: dict, events: str = "") -> None:
         text, n = re.subn(r"(?m)^events \{\n", lambda m: m.group(0) + "".join("    %s\n" % d for d in events.split("\n") if d),
                           text)
         assert n == 1, "no events block in the rendered nginx.conf"
-        conf.write_text(text)
+        conf.write_text(replace_http_directives(text, http or {}))
         c.exec("rm -rf /etc/{0} && cp -a /etc/nginx /etc/{0} && "
                "rm -rf /etc/{0}/realtime_proxy /etc/{0}/conf.d/*".format(name))
         sh(["docker", "cp", tmp + "/.", "%s:/etc/%s/" % (s.name, name)])
     c.exec("nginx -t -q -c /etc/{0}/nginx.conf && nginx -c /etc/{0}/nginx.conf".format(name))
+
+
+def replace_http_directives(conf: str, directives: dict) -> str:
+    """CONF with each http-level directive of DIRECTIVES set to its value: the role's line for it replaced, or a
+    line added at the top of the http block."""
+    for name, value in directives.items():
+        line = "%s %s;" % (name, value)
+        conf, n = re.subn(r"(?m)^    %s\s[^;]*;" % re.escape(name), lambda m, line=line: "    " + line, conf)
+        if n == 0:
+            conf, n = re.subn(r"(?m)^http \{\n", lambda m, line=line: m.group(0) + "    %s\n" % line, conf)
+            assert n == 1, "no http block in the rendered nginx.conf"
+    return conf
 
 
 def stop_master(rig: Rig, name: str) -> None:

@@ -16,7 +16,7 @@ from typing import List
 
 import jinja2
 
-from . import plots
+from . import memory_goal, plots
 from .goals import ceiling_reason, fresh_kb, same_verdicts, verdicts
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
@@ -70,6 +70,7 @@ def _derived(results: dict) -> dict:
     out = {"verdicts": verdicts(results), "minutes": max(1, round(results["runtime_s"] / 60.0)),
            "fresh_range": None, "largest_step": None}
     out["same_verdicts"] = same_verdicts(out["verdicts"], results.get("repeat", {}).get("verdicts", {}))
+    out.update(memory_figures(results))
     cap = results.get("capacity")
     if cap:
         out["fresh_kb"] = lambda step: fresh_kb(cap, step)
@@ -82,6 +83,14 @@ def _derived(results: dict) -> dict:
             out["fresh_range"] = (math.floor(min(known)), round(max(known)))
         out["largest_step"] = max([s["target"] for s in cap["steps"]], default=0)
     return out
+
+
+def memory_figures(results: dict) -> dict:
+    """The memory goal's judgements and rule, and which variants lose throughput (memory and TLS sections)."""
+    return {"memory_goal": memory_goal.judgements(results.get("memory")), "keep_ratio": memory_goal.KEEP_RATIO,
+            "preset_margin": memory_goal.PRESET_MARGIN,
+            "memory_lost": memory_goal.lost_by_variant((results.get("memory") or {}).get("throughput")),
+            "tls_lost": memory_goal.lost_by_variant((results.get("tls") or {}).get("throughput"))}
 
 
 def recorded_fleet() -> dict | None:

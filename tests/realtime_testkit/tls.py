@@ -47,8 +47,10 @@ _LEGACY = {"TLSv1", "TLSv1.1"}
 def generate_self_signed(directory: str, *, common_name: str = "localhost",
                          dns_names: Sequence[str] = ("localhost",),
                          ip_addresses: Sequence[str] = ("127.0.0.1",),
-                         days: int = 30) -> tuple:
+                         days: int = 30, key_type: str = "ec") -> tuple:
     """Write DIRECTORY/cert.pem and DIRECTORY/key.pem (mode 0600); return their paths.
+
+    KEY_TYPE: ``ec`` (P-256, the default) or ``rsa`` (2048 bits).
 
     Existing files are kept, so a prepare step that runs twice hands the role
     the same certificate (and a converge stays idempotent).
@@ -60,11 +62,16 @@ def generate_self_signed(directory: str, *, common_name: str = "localhost",
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
     from cryptography.x509.oid import NameOID
 
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
+    if key_type == "rsa":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    elif key_type == "ec":
+        key = ec.generate_private_key(ec.SECP256R1())
+    else:
+        raise ValueError("key_type must be ec or rsa, not %r" % key_type)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     san = [x509.DNSName(n) for n in dns_names] + [x509.IPAddress(ipaddress.ip_address(a)) for a in ip_addresses]
