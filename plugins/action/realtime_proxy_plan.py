@@ -15,7 +15,7 @@ from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import i
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_requests
 from ansible_collections.realtime.nginx.plugins.plugin_utils._metrics import metrics_plan
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features
-from ansible_collections.realtime.nginx.plugins.plugin_utils._render import PUBLIC, plain
+from ansible_collections.realtime.nginx.plugins.plugin_utils._render import PUBLIC, ansible_managed, plain, render_file
 
 ARGUMENT_SPEC = dict(
     nginx=dict(type='str', required=True),
@@ -28,6 +28,7 @@ ARGUMENT_SPEC = dict(
     release=dict(type='str', required=True),
     acme_live_dir=dict(type='path', required=True),
     metrics_exporters=dict(type='dict', required=True),
+    service_dropin_template=dict(type='str'),
 )
 # What nginx_info returns that is not about the host.
 NOT_THE_HOST = frozenset(['changed', 'failed', 'invocation', 'warnings', 'deprecations', 'msg'])
@@ -110,6 +111,9 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=refused)
             return result
 
+        if args['service_dropin_template']:
+            result['service_dropin'] = self._service_dropin(args['service_dropin_template'], settings, host, task_vars)
+
         existing = [path for path in certificates if host['exists'].get(path)]
         result.update(
             host=host,
@@ -120,3 +124,11 @@ class ActionModule(ActionBase):
             metrics_plan=metrics_plan(settings, args['metrics_exporters'], task_vars.get('inventory_hostname')),
         )
         return result
+
+    def _service_dropin(self, name, settings, host, task_vars):
+        """What the template module writes from the role's template NAME for this host: the public variables
+        and the open files sized for the host (realtime_proxy__open_files)."""
+        path = self._find_needle('templates', name)
+        values = dict(settings, realtime_proxy__open_files=host['open_files'],
+                      ansible_managed=ansible_managed(self._templar, task_vars, name, path))
+        return render_file(path, values)

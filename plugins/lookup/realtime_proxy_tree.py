@@ -57,21 +57,13 @@ _raw:
 """
 
 import os
-import pwd
 import stat
-import time
 
 from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.plugins.lookup import LookupBase
 
-try:
-    from ansible.template import trust_as_template
-except ImportError:  # ansible-core before 2.19: every string a templar is given is a template
-    def trust_as_template(text):
-        return text
-
-from ansible_collections.realtime.nginx.plugins.plugin_utils._render import INPUTS, render_tree, tree_values
+from ansible_collections.realtime.nginx.plugins.plugin_utils._render import INPUTS, ansible_managed, render_tree, tree_values
 
 
 class LookupModule(LookupBase):
@@ -87,30 +79,11 @@ class LookupModule(LookupBase):
             path = self.find_file_in_search_path(variables, "templates", term)
             if not path:
                 raise AnsibleError("the template file %s could not be found for the lookup" % term)
-            values["ansible_managed"] = self._managed(variables, term, path)
+            values["ansible_managed"] = ansible_managed(self._templar, variables, term, path)
             # Found in its own directory, the first of the search path: its includes are found as the template
             # lookup finds them.
             out.extend(render_tree(values, self._searchpath(variables, path), self._cache_dir(), os.path.basename(path)))
         return out
-
-    def _managed(self, variables, term, path):
-        """ansible_managed as the template lookup gives it: the variable when it is set, else the configured
-        DEFAULT_MANAGED_STR with the template's host, owner, path and time."""
-        if "ansible_managed" in variables:
-            return str(self._templar.template(variables["ansible_managed"]))
-        managed = C.config.get_config_value("DEFAULT_MANAGED_STR")
-        if managed == "Ansible managed":
-            return managed
-        info = os.stat(path)
-        text = time.strftime(managed.format(host="{{ template_host }}", uid="{{ template_uid }}",
-                                            file="{{ template_path }}"), time.localtime(info.st_mtime))
-        try:
-            owner = pwd.getpwuid(info.st_uid).pw_name
-        except KeyError:
-            owner = str(info.st_uid)
-        templar = self._templar.copy_with_new_env(available_variables=dict(
-            template_host=os.uname()[1], template_uid=owner, template_path=term))
-        return str(templar.template(trust_as_template(text)))
 
     @staticmethod
     def _searchpath(variables, path):

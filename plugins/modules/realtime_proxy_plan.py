@@ -80,6 +80,13 @@ options:
     description: The OS family's exporters, for the metrics plan (the role's C(realtime_proxy__metrics_exporters)).
     type: dict
     required: true
+  service_dropin_template:
+    description:
+      - A template of the role's (found as the P(ansible.builtin.template#lookup) lookup finds it) to render as the
+        M(ansible.builtin.template) module would for this host (RV(service_dropin)), with the public variables and
+        C(realtime_proxy__open_files): the role's systemd drop-in, so that a run compares it with the file on the
+        host (RV(host.files)) and skips writing it when they are the same.
+    type: str
 notes:
   - Made for the C(realtime.nginx.realtime_proxy) role, which runs it first on every host.
 seealso:
@@ -100,6 +107,7 @@ EXAMPLES = r"""
     release: Debian 12
     acme_live_dir: /etc/letsencrypt/live
     metrics_exporters: "{{ realtime_proxy__metrics_exporters }}"
+    service_dropin_template: service-dropin.conf.j2
   register: realtime_proxy__plan
 """
 
@@ -129,6 +137,10 @@ metrics_plan:
   description: The exporters C(realtime_proxy_metrics) asks of the host, as P(realtime.nginx.realtime_proxy_metrics_plan#filter) gives them.
   returned: success
   type: dict
+service_dropin:
+  description: The text O(service_dropin_template) renders for this host.
+  returned: with O(service_dropin_template)
+  type: str
 msg:
   description:
     - On a refusal, its lines; the first says which kind it is.

@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import pwd
 import re
+import time
 from collections.abc import Mapping, Set
 
 import jinja2
@@ -34,6 +37,7 @@ import jinja2.bccache
 import jinja2.filters
 import jinja2.sandbox
 import jinja2.tests
+from ansible import constants as C
 from ansible.plugins.filter.core import FilterModule as _CoreFilters
 from ansible.plugins.filter.mathstuff import FilterModule as _MathFilters
 from ansible.plugins.filter.urls import FilterModule as _UrlFilters
@@ -42,6 +46,12 @@ from ansible.plugins.test.core import TestModule as _CoreTests
 from ansible.plugins.test.files import TestModule as _FileTests
 from ansible.plugins.test.mathstuff import TestModule as _MathTests
 from ansible.plugins.test.uri import TestModule as _UriTests
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core before 2.19: every string a templar is given is a template
+    def trust_as_template(text):
+        return text
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import owned_files
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_pending
@@ -146,3 +156,38 @@ def environment(searchpath, cache_dir=None):
 def render(name, variables, searchpath, cache_dir=None):
     """The text of template NAME (found in SEARCHPATH) rendered with VARIABLES, a mapping of plain values."""
     return environment(tuple(searchpath), cache_dir).get_template(name).render(variables)
+
+
+def _trailing_newlines(text):
+    return len(text) - len(text.rstrip("\n"))
+
+
+def render_file(path, variables, cache_dir=None):
+    """The text the template module writes from the template at PATH with VARIABLES (plain values): as
+    render(), with the template's own trailing newlines kept, as ansible-core keeps them."""
+    searchpath = [os.path.dirname(path)]
+    text = render(os.path.basename(path), variables, searchpath, cache_dir)
+    with open(path, encoding="utf-8") as handle:
+        missing = _trailing_newlines(handle.read()) - _trailing_newlines(text)
+    return text + "\n" * missing if missing > 0 else text
+
+
+def ansible_managed(templar, variables, term, path):
+    """ansible_managed as the template lookup and the template module give it for the template TERM found at
+    PATH: the variable when it is set, else the configured DEFAULT_MANAGED_STR with the template's host, owner,
+    path and time. TEMPLAR templates with the task's variables (VARIABLES)."""
+    if "ansible_managed" in variables:
+        return str(templar.template(variables["ansible_managed"]))
+    managed = C.config.get_config_value("DEFAULT_MANAGED_STR")
+    if managed == "Ansible managed":
+        return managed
+    info = os.stat(path)
+    text = time.strftime(managed.format(host="{{ template_host }}", uid="{{ template_uid }}",
+                                        file="{{ template_path }}"), time.localtime(info.st_mtime))
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = str(info.st_uid)
+    templar = templar.copy_with_new_env(available_variables=dict(
+        template_host=os.uname()[1], template_uid=owner, template_path=term))
+    return str(templar.template(trust_as_template(text)))

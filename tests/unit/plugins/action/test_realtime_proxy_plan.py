@@ -36,8 +36,8 @@ ACME_SITE = {'name': 'live', 'server_name': 'live.example.com', 'listen': ['127.
              'locations': [{'path': '/', 'type': 'http', 'upstream': 'app'}]}
 
 
-def plan(tmp_path, nginx, check=False, **variables):
-    """The action's result on localhost for the role's defaults and VARIABLES."""
+def plan(tmp_path, nginx, check=False, more_tasks=(), **variables):
+    """The action's result on localhost for the role's defaults and VARIABLES (MORE_TASKS run after it)."""
     args = {
         'nginx': nginx, 'pid_file': str(tmp_path / 'nginx.pid'), 'service': 'realtime-nginx-test-no-such-unit',
         'packages': [], 'package_status': [], 'files': [str(tmp_path / 'record.json')],
@@ -45,11 +45,12 @@ def plan(tmp_path, nginx, check=False, **variables):
         'release': 'Debian 12', 'acme_live_dir': str(tmp_path / 'live'),
         'metrics_exporters': {'nginx': {'package': 'n', 'service': 'n', 'binary': '/n', 'flags': {
             'listen': '-l', 'scrape': '-s', 'label': '-c'}}, 'node': {'package': 'o', 'service': 'o', 'binary': '/o'}},
+        'service_dropin_template': os.path.join(ROLE, 'templates', 'service-dropin.conf.j2'),
     }
     (tmp_path / 'play.json').write_text(json.dumps([{
         'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
         'vars_files': sorted(glob.glob(os.path.join(ROLE, 'defaults', 'main', '*.yml'))),
-        'tasks': [{'name': 'Plan', 'realtime.nginx.realtime_proxy_plan': args, 'register': 'planned'}],
+        'tasks': [{'name': 'Plan', 'realtime.nginx.realtime_proxy_plan': args, 'register': 'planned'}] + list(more_tasks),
     }]))
     (tmp_path / 'extra.json').write_text(json.dumps(dict(variables, ansible_python_interpreter=sys.executable)))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_NOCOLOR='1',
@@ -131,3 +132,18 @@ def test_settings_the_host_cannot_serve_are_refused_by_name(tmp_path):
     assert 'realtime_proxy_worker_rlimit_nofile: 500000 is more open files than this host allows' in message
     assert 'These realtime_proxy settings need what this nginx lacks:' in message
     assert 'realtime_proxy_sites[0].tls.http3: ' in message
+
+
+@needs_nginx
+@pytest.mark.parametrize('restart', [True, False])
+def test_the_drop_in_is_rendered_as_the_template_module_writes_it(tmp_path, restart):
+    written = tmp_path / 'dropin.conf'
+    write = {'name': 'Write the drop-in', 'ansible.builtin.template': {
+        'src': os.path.join(ROLE, 'templates', 'service-dropin.conf.j2'), 'dest': str(written)},
+        'vars': {'realtime_proxy__open_files': '{{ planned.open_files }}'}}
+    result = plan(tmp_path, NGINX, more_tasks=[write], realtime_proxy_upstreams=UPSTREAMS,
+                  realtime_proxy_sites=[SITE], realtime_proxy_restart_on_failure=restart)
+    assert not result.get('failed'), result
+    assert result['service_dropin'] == written.read_text()
+    assert ('LimitNOFILE=%d\n' % result['open_files']['rlimit']) in result['service_dropin']
+    assert ('Restart=on-failure' in result['service_dropin']) is restart
