@@ -11,6 +11,8 @@ import posixpath
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._action import begin
+
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_requests
 from ansible_collections.realtime.nginx.plugins.plugin_utils._metrics import metrics_plan
@@ -69,10 +71,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        result['changed'] = False
+        result, args = begin(self, tmp, task_vars, ARGUMENT_SPEC)
 
         settings = public_settings(task_vars, self._templar.template)
         errors = inventory_errors(settings)

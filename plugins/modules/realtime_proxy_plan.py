@@ -26,14 +26,10 @@ description:
   - Runs on the controller, but for the one call of M(realtime.nginx.nginx_info) on the host. Changes nothing.
 author:
   - realtime.nginx contributors (!UNKNOWN)
-attributes:
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
-    details: Runs as an action plugin on the controller.
 extends_documentation_fragment:
   - realtime.nginx.attributes
   - realtime.nginx.attributes.read_only
+  - realtime.nginx.attributes.controller
 options:
   nginx:
     description: The nginx binary, as in M(realtime.nginx.nginx_info).
@@ -84,8 +80,9 @@ options:
     description:
       - A template of the role's (found as the P(ansible.builtin.template#lookup) lookup finds it) to render as the
         M(ansible.builtin.template) module would for this host (RV(service_dropin)), with the public variables and
-        C(realtime_proxy__open_files): the role's systemd drop-in, so that a run compares it with the file on the
-        host (RV(host.files)) and skips writing it when they are the same.
+        C(realtime_proxy__open_files).
+      - The role's systemd drop-in, so that a run compares it with the file on the host (RV(host.files)) and skips
+        writing it when they are the same.
     type: str
 notes:
   - Made for the C(realtime.nginx.realtime_proxy) role, which runs it first on every host.
@@ -116,6 +113,20 @@ host:
   description: What M(realtime.nginx.nginx_info) read, as it returns it.
   returned: success
   type: dict
+  contains:
+    installed:
+      description: Whether nginx is installed.
+      type: bool
+    installed_packages:
+      description: The packages of O(packages) that are installed.
+      type: list
+      elements: str
+    service:
+      description: C(active) and C(enabled) of O(service), as C(systemctl) prints them.
+      type: dict
+    files:
+      description: For each path of O(files), V(null) when nothing is there, else its C(mode) and, for a regular file, its C(content).
+      type: dict
 nginx:
   description: The nginx's version, modules and syntax, as P(realtime.nginx.realtime_proxy_nginx_features#filter) gives them.
   returned: success
