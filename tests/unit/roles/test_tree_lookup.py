@@ -63,7 +63,7 @@ def molecule_inventory(scenario, host):
 INVENTORIES = {
     "default": scenario_inventory,
     "bench": bench_inventory,
-    "full": lambda: test_no_injection.full_inventory(),
+    "full": test_no_injection.full_inventory,
     "adopt": lambda: dict(test_no_injection.base_inventory(), realtime_proxy_manage_nginx_conf=False,
                           realtime_proxy_sites=[],
                           realtime_proxy_snippets=[{"name": "events", "type": "sse", "upstream": "app"}]),
