@@ -9,6 +9,7 @@ __metaclass__ = type
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.realtime.nginx.plugins.plugin_utils._action import begin
 from ansible_collections.realtime.nginx.plugins.plugin_utils._audit_report import (
     at_or_above,
     audit_config,
@@ -57,10 +58,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        result['changed'] = False
+        result, args = begin(self, tmp, task_vars, ARGUMENT_SPEC)
 
         cpu_count = args.get('cpu_count')
         if cpu_count is None:

@@ -6,7 +6,8 @@ Every module extends realtime.nginx.attributes: it brings the descriptions of
 check_mode and diff_mode and the platform attribute (POSIX hosts), and the
 module sets only support (and details) of check_mode and diff_mode itself. A
 module that changes nothing extends realtime.nginx.attributes.read_only as
-well, which sets both.
+well, which sets both; one whose work an action plugin does on the controller
+extends realtime.nginx.attributes.controller.
 """
 
 from __future__ import annotations
@@ -36,4 +37,13 @@ attributes:
   diff_mode:
     support: none
     details: The module changes nothing, so there is nothing to compare.
+"""
+
+    CONTROLLER = r"""
+options: {}
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details: Runs as an action plugin on the controller.
 """

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._adopt import adopt_errors
-from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, owned_files, tls_material
-from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_pending, acme_requests
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors, tls_material
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_requests
 from ansible_collections.realtime.nginx.plugins.plugin_utils._metrics import metrics_plan
-from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features, site_listens
+from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features
+from ansible_collections.realtime.nginx.plugins.plugin_utils._render import role_files
 from ansible_collections.realtime.nginx.plugins.module_utils._open_files import host_limit, open_files_plan
 
 
@@ -38,13 +39,7 @@ def realtime_proxy_files(upstreams, sites, reuseport=True, acme_issued_sites=Non
     PAGE_SIZE bytes. With HTTP_FILE (an nginx the role does not own), the http-level file and one
     file per present snippet instead (owned_files()).
     """
-    files = owned_files(list(upstreams), list(sites), list(snippets or []), http_file, int(page_size))
-    listens = (site_listens(acme_pending(list(sites), acme_issued_sites or {}), bool(reuseport))
-               if http_file is None else {})
-    for item in files:
-        if "site" in item:
-            item["listens"] = listens.get(item["site"]["name"], {"listen": [], "tls": [], "quic": []})
-    return files
+    return role_files(upstreams, sites, reuseport, acme_issued_sites, page_size, snippets, http_file)
 
 
 def realtime_proxy_adopt_errors(command, files, conf_dir, http_file, settings):

@@ -18,8 +18,10 @@ description:
     with through every reload, so when its hard limit is below the C(worker_rlimit_nofile) its workers need and it
     cannot raise it (it lacks C(CAP_SYS_RESOURCE), as in most containers), its workers cannot get that limit until
     nginx restarts. The module then warns, naming C(realtime_proxy_worker_rlimit_nofile), in check mode too."
+  - "Also reads, when asked, what a caller left on the host: which of O(packages) are installed, whether the
+    systemd unit O(service) is active and enabled, the content and mode of O(files) and whether O(exists) exist."
   - The role C(realtime.nginx.realtime_proxy) reads all of it in this one call, so a run that changes
-    nothing makes one round trip to the host for it instead of four.
+    nothing makes one round trip to the host for it, and skips each task whose work it finds done.
   - Only reads; the managed host needs Python's standard library only.
 author:
   - realtime.nginx contributors (!UNKNOWN)
@@ -52,6 +54,45 @@ options:
       - The C(worker_connections) the configuration gives each worker; V(0) sizes it from C(worker_rlimit_nofile).
     type: int
     default: 0
+    version_added: 0.3.0
+  packages:
+    description:
+      - Packages whose installed state to report (RV(installed_packages)), asked of the package manager with
+        O(package_status).
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
+  package_status:
+    description:
+      - The command that prints one line per package of O(packages) appended to it, the package's name, a space
+        and its state (C(installed) for an installed one), and exits 0, or 1 when it knows a package not at all.
+      - "Debian's is C([dpkg-query, --show, --showformat=${Package} ${db:Status-Status}\\n])."
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
+  service:
+    description:
+      - A systemd unit whose state to report (RV(service)), as C(systemctl is-active) and C(systemctl is-enabled)
+        print it.
+    type: str
+    version_added: 0.3.0
+  files:
+    description:
+      - "Files and directories whose mode, and for a regular file content, to report (RV(files)): small files of
+        the caller's such as a systemd drop-in or a state record."
+      - Never a file that holds a secret; its content is part of the result.
+    type: list
+    elements: path
+    default: []
+    version_added: 0.3.0
+  exists:
+    description:
+      - Paths to report the existence of (RV(exists)), without reading them, such as private keys.
+    type: list
+    elements: path
+    default: []
     version_added: 0.3.0
 seealso:
   - module: realtime.nginx.nginx_config
@@ -132,6 +173,36 @@ open_files:
     master: {pid: 4242, soft: 4096, hard: 4096, can_raise: false}
     shortfall: "realtime_proxy_worker_rlimit_nofile: nginx's workers need 8192 open files, but the running master ..."
   version_added: 0.3.0
+installed_packages:
+  description: The packages of O(packages) that O(package_status) reports installed.
+  returned: always
+  type: list
+  elements: str
+  sample: [nginx]
+  version_added: 0.3.0
+service:
+  description:
+    - C(active) and C(enabled), what C(systemctl is-active) and C(systemctl is-enabled) print for O(service);
+      empty without O(service) or where C(systemctl) is missing.
+  returned: always
+  type: dict
+  sample: {active: active, enabled: enabled}
+  version_added: 0.3.0
+files:
+  description:
+    - For each path of O(files), V(null) when nothing is there, else its C(mode) (octal, as in V(0644)) and, for a
+      regular file, its C(content) as text.
+  returned: always
+  type: dict
+  sample: {/etc/systemd/system/nginx.service.d: {mode: "0755"},
+           /etc/systemd/system/nginx.service.d/realtime_proxy.conf: {mode: "0644", content: "[Service]\n..."}}
+  version_added: 0.3.0
+exists:
+  description: For each path of O(exists), whether something is there.
+  returned: always
+  type: dict
+  sample: {/etc/letsencrypt/live/realtime_proxy-demo/privkey.pem: true}
+  version_added: 0.3.0
 page_size:
   description:
     - The size of the host's memory pages in bytes. nginx refuses a shared memory zone under 8 pages; the role
@@ -143,6 +214,7 @@ page_size:
 """
 
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.realtime.nginx.plugins.module_utils._open_files import (
@@ -179,12 +251,56 @@ def running_master(pid_file: str):
     return {"pid": int(text), "soft": soft, "hard": hard, "can_raise": can_raise_limits(read_text("/proc/%s/status" % text))}
 
 
+def installed_packages(module, names, status_command):
+    """The packages of NAMES that STATUS_COMMAND (argv, NAMES appended) reports installed."""
+    if not names or not status_command:
+        return []
+    rc, out, err = module.run_command(list(status_command) + list(names))
+    if rc not in (0, 1):  # 1: a package the package manager has never heard of, which is not installed
+        module.fail_json(msg="%s failed (rc %d): %s" % (" ".join(status_command), rc, (err or out).strip()[-500:]))
+    found = set()
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1] == "installed":
+            found.add(fields[0])
+    return [name for name in names if name in found]
+
+
+def service_state(module, name):
+    """{active, enabled} of systemd unit NAME, as systemctl prints them; empty without one or without systemctl."""
+    systemctl = module.get_bin_path("systemctl") if name else None
+    if not systemctl:
+        return {}
+    state = {}
+    for key, verb in (("active", "is-active"), ("enabled", "is-enabled")):
+        unused, out, unused2 = module.run_command([systemctl, verb, name])
+        state[key] = out.strip()
+    return state
+
+
+def file_state(path):
+    """None when nothing is at PATH, else its mode and, for a regular file, its content."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    found = {"mode": "%04o" % stat.S_IMODE(info.st_mode)}
+    if stat.S_ISREG(info.st_mode):
+        found["content"] = read_text(path)
+    return found
+
+
 def main():
     module = AnsibleModule(argument_spec=dict(
         nginx=dict(type="str", default="nginx"),
         pid_file=dict(type="path", default="/run/nginx.pid"),
         worker_rlimit_nofile=dict(type="int", default=0),
         worker_connections=dict(type="int", default=0),
+        packages=dict(type="list", elements="str", default=[]),
+        package_status=dict(type="list", elements="str", default=[]),
+        service=dict(type="str"),
+        files=dict(type="list", elements="path", default=[]),
+        exists=dict(type="list", elements="path", default=[]),
     ), supports_check_mode=True)
     binary = find_binary(module, module.params["nginx"])
     build = ""
@@ -204,8 +320,13 @@ def main():
     open_files["shortfall"] = master_shortfall(open_files["rlimit"], open_files["master"]) or ""
     if open_files["shortfall"]:
         module.warn(open_files["shortfall"])
+    params = module.params
     module.exit_json(changed=False, installed=bool(binary), binary=binary, build=build, open_files=open_files,
-                     page_size=os.sysconf("SC_PAGE_SIZE"), **texts)
+                     page_size=os.sysconf("SC_PAGE_SIZE"),
+                     installed_packages=installed_packages(module, params["packages"], params["package_status"]),
+                     service=service_state(module, params["service"]),
+                     files={path: file_state(path) for path in params["files"]},
+                     exists={path: os.path.lexists(path) for path in params["exists"]}, **texts)
 
 
 if __name__ == "__main__":

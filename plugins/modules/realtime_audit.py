@@ -39,13 +39,10 @@ author:
 attributes:
   check_mode:
     details: C(nginx -T) only reads, so it runs in check mode as well.
-  action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
-    details: Runs as an action plugin on the controller.
 extends_documentation_fragment:
   - realtime.nginx.attributes
   - realtime.nginx.attributes.read_only
+  - realtime.nginx.attributes.controller
 options:
   config:
     description:

@@ -18,9 +18,15 @@ import yaml
 ROLE_DIR = pathlib.Path(__file__).resolve().parents[2] / "roles" / "realtime_proxy"
 
 
+# libyaml's parser where PyYAML has it: the argument spec takes a tenth of the
+# time to read, and every task that uses one of the role's filters reads it
+# again (each runs in a worker process of its own).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load(relative):
     with open(ROLE_DIR / relative, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=_LOADER)  # noqa: S506  a safe loader, C or Python
 
 
 @functools.lru_cache(maxsize=None)

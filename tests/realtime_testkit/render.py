@@ -4,10 +4,10 @@
 argument-spec check and ``nginx -t``:
 
 * variables: role defaults (defaults/main/*.yml) < ``realtime_proxy__nginx``
-  (what tasks/detect.yml reads from ``nginx -V``, here of the nginx that
+  (what tasks/plan.yml reads from ``nginx -V``, here of the nginx that
   validate_tree() runs; a test renders for another nginx by giving its own in
   ``settings``) and ``realtime_proxy__open_files`` (the workers sized for a
-  host that allows HOST_OPEN_FILES, as tasks/detect.yml sizes them) <
+  host that allows HOST_OPEN_FILES, as tasks/plan.yml sizes them) <
   ``settings`` (inventory) < vars/main.yml < vars/Debian.yml
   < vars/Debian-12.yml (if present). That is Ansible's precedence: role vars
   and include_vars beat inventory, inventory beats role defaults;
@@ -17,7 +17,7 @@ argument-spec check and ``nginx -t``:
   http-level file), as in tasks/configure.yml. Sites with ``tls.acme`` render
   as on a host without their certificate (plain listeners only) unless
   ``settings`` give ``realtime_proxy__acme_issued`` (what
-  tasks/acme_detect.yml finds on a host: site name -> certificate and key
+  tasks/plan.yml finds on a host: site name -> certificate and key
   paths);
 * templating: ansible-core's own Templar renders templates/tree.j2, the one
   template the role's configure task renders, with the searchpath and Jinja
@@ -48,7 +48,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import json
 import math
 import os
 import pathlib
@@ -69,8 +68,11 @@ from ansible.parsing.dataloader import DataLoader  # noqa: E402
 from ansible.template import Templar, trust_as_template  # noqa: E402
 
 from ansible_collections.realtime.nginx.plugins.filter.realtime_proxy import (  # noqa: E402
-    realtime_proxy_errors, realtime_proxy_files, realtime_proxy_nginx_features, realtime_proxy_tls_files)
+    realtime_proxy_acme_requests, realtime_proxy_errors, realtime_proxy_nginx_features,
+    realtime_proxy_tls_files)
 from ansible_collections.realtime.nginx.plugins.module_utils._open_files import open_files_plan  # noqa: E402
+from ansible_collections.realtime.nginx.plugins.plugin_utils._render import (  # noqa: E402
+    PUBLIC, render_tree as render_tree_values, tree_values)
 from ansible_collections.realtime.nginx.plugins.modules.nginx_config import point_into  # noqa: E402
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
@@ -86,7 +88,7 @@ def _nginx_binary():
 
 
 # The open files the rendered configuration assumes a host allows a service
-# (PID 1's hard limit, at most fs.nr_open: tasks/detect.yml reads it), so a
+# (PID 1's hard limit, at most fs.nr_open: tasks/plan.yml reads it), so a
 # render does not depend on the machine it runs on: the figure of the test
 # machines (docs: the hard limit is 20,000 per process there).
 HOST_OPEN_FILES = 20000
@@ -107,10 +109,13 @@ DEBIAN_RELEASE = os.environ.get("REALTIME_DEBIAN_RELEASE", "12")
 
 
 def public_variables(merged):
-    """The role's public variables in MERGED, as tasks/check_input.yml hands them to realtime_proxy_errors
+    """The role's public variables in MERGED, as tasks/plan.yml hands them to realtime_proxy_errors
     (the varnames lookup of ``^realtime_proxy_[a-z0-9]``)."""
-    return {name: value for name, value in merged.items() if re.match(r"realtime_proxy_[a-z0-9]", name)}
+    return {name: value for name, value in merged.items() if PUBLIC.match(name)}
 
+
+# What tasks/plan.yml learns of a host: the keys of realtime_proxy__plan (vars/main.yml).
+PLAN_KEYS = ("host", "nginx", "open_files", "acme_requests", "acme_issued", "metrics_plan")
 
 # What the template lookup (and the template action) passes to Jinja by default.
 TEMPLATE_OVERRIDES = dict(trim_blocks=True, lstrip_blocks=False, newline_sequence="\n")
@@ -178,7 +183,7 @@ class _Role:
 
     @functools.cached_property
     def nginx(self):
-        """realtime_proxy__nginx as tasks/detect.yml sets it: from ``NGINX -V``, the nginx that
+        """realtime_proxy__nginx as tasks/plan.yml sets it: from ``NGINX -V``, the nginx that
         validate_tree() runs, so the syntax rendered is the syntax tested; the release's package build
         (realtime_proxy__packaged_nginx) when that binary is missing."""
         try:
@@ -189,22 +194,50 @@ class _Role:
         return realtime_proxy_nginx_features(proc.stdout.decode("utf-8", "replace"), NGINX + " -V")
 
     def variables(self, settings):
-        """Role defaults, the detected nginx, SETTINGS (which may give their own realtime_proxy__nginx), role vars."""
+        """Role defaults < SETTINGS < role vars, then what tasks/plan.yml learns of a host (realtime_proxy__plan,
+        which vars/main.yml's aliases give the names the templates read): a test gives its own by those names
+        (realtime_proxy__nginx, __open_files, __acme_issued, ...) in SETTINGS."""
         # Shallow: nothing here or in the templates mutates a variable's value.
         merged = dict(self.defaults)
-        merged["realtime_proxy__nginx"] = self.nginx
         merged.update(settings)
-        if "realtime_proxy__open_files" not in settings:
+        merged.update(self.role_vars)
+        plan = self.plan(merged, settings)
+        merged["realtime_proxy__plan"] = plan
+        merged.update(("realtime_proxy__" + key, value) for key, value in plan.items())
+        return merged
+
+    def plan(self, merged, settings):
+        """realtime_proxy__plan for a host with the nginx that validate_tree() runs (the detected one), HOST_OPEN_FILES
+        open files, 4 KB memory pages and none of the role's certificates, unless SETTINGS say otherwise."""
+        plan = {key: settings["realtime_proxy__" + key] for key in PLAN_KEYS if "realtime_proxy__" + key in settings}
+        plan.setdefault("nginx", self.nginx)
+        plan.setdefault("host", {"installed": True, "page_size": 4096, "installed_packages": [], "service": {},
+                                 "files": {}, "exists": {}})
+        plan.setdefault("acme_issued", {})
+        if "open_files" not in plan:
             try:
-                merged["realtime_proxy__open_files"] = open_files_plan(
-                    HOST_OPEN_FILES, merged["realtime_proxy_worker_rlimit_nofile"],
-                    merged["realtime_proxy_worker_connections"])
+                plan["open_files"] = open_files_plan(HOST_OPEN_FILES, merged["realtime_proxy_worker_rlimit_nofile"],
+                                                     merged["realtime_proxy_worker_connections"])
             except (TypeError, ValueError, OverflowError):
                 # Not a number: the role's checks refuse it by name before it
-                # would size anything (tasks/detect.yml runs after them).
-                merged["realtime_proxy__open_files"] = None
-        merged.update(self.role_vars)
-        return merged
+                # would size anything (tasks/plan.yml checks first).
+                plan["open_files"] = None
+        if "acme_requests" not in plan:
+            try:
+                plan["acme_requests"] = realtime_proxy_acme_requests(merged["realtime_proxy_sites"])
+            except Exception:  # pylint: disable=broad-except
+                # An inventory the checks refuse: the role stops before it plans anything.
+                plan["acme_requests"] = []
+        return plan
+
+    def tree_values(self, settings):
+        """What the realtime_proxy_tree lookup hands templates/tree.j2 for SETTINGS (tree_values(): every public
+        variable and realtime_proxy__tree_variables, templated, and the file list), with ansible_managed."""
+        merged = self.variables(settings)
+        self.templar.available_variables = merged
+        values = tree_values(merged, self.templar.template)
+        values["ansible_managed"] = constants.DEFAULT_MANAGED_STR
+        return values
 
     def argument_errors(self, merged):
         # The validator deep-copies what it validates and returns; the role's
@@ -281,15 +314,8 @@ def mode_of(merged):
 
 
 def files_for(settings):
-    """The role's configuration file list for SETTINGS, as tasks/configure.yml computes it."""
-    merged = merged_variables(settings)
-    mode = mode_of(merged)
-    if mode == "removed":
-        return []
-    return realtime_proxy_files(merged["realtime_proxy_upstreams"], merged["realtime_proxy_sites"],
-                                merged["realtime_proxy_reuseport"], merged.get("realtime_proxy__acme_issued"), 4096,
-                                merged["realtime_proxy_snippets"],
-                                None if mode == "managed" else merged["realtime_proxy__adopt_http_file"])
+    """The role's configuration file list for SETTINGS, as the realtime_proxy_tree lookup computes it."""
+    return role().tree_values(settings)["realtime_proxy__files"]
 
 
 def inventory_check(settings):
@@ -297,7 +323,7 @@ def inventory_check(settings):
 
     First the role's argument-spec validation (meta/argument_specs.yml, entry
     point ``main``, run by ansible.builtin.validate_argument_spec on the role's
-    variables with defaults applied), then tasks/check_input.yml's
+    variables with defaults applied), then tasks/plan.yml's
     realtime_proxy_errors on every public variable. An exception from the second check is re-raised
     unless the argument spec already stopped the play (then the role would
     never have reached it): a crash is a bug, not a rejection message.
@@ -327,14 +353,15 @@ def render_tree(settings, root):
     root = pathlib.Path(root)
     the_role = role()
     merged = the_role.variables(settings)
-    merged["realtime_proxy__files"] = files_for(settings)
-    mode = mode_of(merged)
+    values = the_role.tree_values(settings)
+    mode = values["realtime_proxy__mode"]
     for directory in merged["realtime_proxy__layouts"][mode]["owned_dirs"]:
         (root / directory).mkdir(parents=True, exist_ok=True)
     if mode == "adopt":
         # The distribution's conf.d/, which the role's http-level file joins.
         (root / merged["realtime_proxy__adopt_http_file"]).parent.mkdir(parents=True, exist_ok=True)
-    rendered = json.loads(the_role.render("tree.j2", merged))
+    # As the role renders it: the realtime_proxy_tree lookup's renderer, on the values it hands the templates.
+    rendered = render_tree_values(values, [str(TEMPLATES)])
     for item in rendered:
         item["mode"] = "0644"
     written = []

@@ -14,7 +14,7 @@ file. For every group_vars file that sets the role's variables:
   with ``tls.acme`` is rendered in both states a host goes through: before
   its certificate exists (plain listeners only, answering the challenge),
   and after, with the throwaway certificate in the place of certbot's files
-  (``realtime_proxy__acme_issued``, what tasks/acme_detect.yml finds);
+  (``realtime_proxy__acme_issued``, what tasks/plan.yml finds);
 * the audit (realtime_audit) finds nothing in its ``nginx -T``, at any severity.
 
 An example of an nginx the role does not own (realtime_proxy_manage_nginx_conf

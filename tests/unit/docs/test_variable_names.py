@@ -7,8 +7,8 @@ to a variable that does nothing: Ansible ignores unknown inventory variables.
 
 A public name (``realtime_proxy_NAME``) is one of the role's options (the
 ``main`` entry point of meta/argument_specs.yml), one of the collection's
-filters (plugins/filter/NAME.yml), one of the role's tags, or a module of the
-unit tests; an internal name (``realtime_proxy__NAME``) is set by the role
+filters (plugins/filter/NAME.yml), modules or lookups (plugins/modules/NAME.py,
+plugins/lookup/NAME.py), one of the role's tags, or a module of the unit tests; an internal name (``realtime_proxy__NAME``) is set by the role
 (its vars, defaults or a task). Option names of nested mappings are not
 prefixed and are checked by the examples' own test (test_examples.py).
 """
@@ -54,6 +54,7 @@ def tags():
 def known_public_names():
     names = options() | tags()
     names.update(path.stem for path in (REPO_ROOT / "plugins" / "filter").glob("*.yml"))
+    names.update(path.stem for kind in ("modules", "lookup") for path in (REPO_ROOT / "plugins" / kind).glob("*.py"))
     names.update(path.stem for path in (REPO_ROOT / "tests").glob("**/realtime_proxy_*.py"))
     return names
 

@@ -17,7 +17,9 @@ import yaml
 
 from realtime_testkit.render import REPO_ROOT, inventory_check, public_variables, render_tree
 
-from ansible_collections.realtime.nginx.plugins.plugin_utils import _inventory, _inventory_upstreams, _inventory_values, _role_data
+from ansible_collections.realtime.nginx.plugins.action import realtime_proxy_plan
+from ansible_collections.realtime.nginx.plugins.plugin_utils import (
+    _inventory, _inventory_upstreams, _inventory_values, _render, _role_data)
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_directives import DirectiveChecks
 
 ROLE = REPO_ROOT / "roles" / "realtime_proxy"
@@ -55,11 +57,11 @@ def test_every_default_is_an_option_and_every_option_has_its_default(options, de
 
 
 def test_every_option_reaches_the_inventory_checks(options):
-    # tasks/check_input.yml hands the checks every variable the varnames
-    # lookup '^realtime_proxy_[a-z0-9]' finds; an option it misses goes unchecked.
+    # tasks/plan.yml's action hands the checks every variable whose name _render.PUBLIC matches (and the tree
+    # lookup hands them all to the templates); an option it misses goes unchecked.
     assert sorted(public_variables({name: None for name in options})) == sorted(options)
-    text = (ROLE / "tasks" / "check_input.yml").read_text()
-    assert "query('ansible.builtin.varnames', '^realtime_proxy_[a-z0-9]')" in text
+    assert realtime_proxy_plan.PUBLIC is _render.PUBLIC
+    assert not _render.PUBLIC.match("realtime_proxy__files")
 
 
 def test_type_choices_are_the_preset_table(options, presets):

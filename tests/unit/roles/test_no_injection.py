@@ -798,7 +798,7 @@ def inventories(draw, resolvable=False, material=None):
                 inventory[key] = draw(strategy)
     acme_sites = [site["name"] for site in _present_sites(inventory)
                   if isinstance(site.get("tls"), dict) and "acme" in site["tls"] and isinstance(site.get("name"), str)]
-    # As a host sees them: some certificates issued already (tasks/acme_detect.yml), the others not yet.
+    # As a host sees them: some certificates issued already (tasks/plan.yml), the others not yet.
     if acme_sites and draw(chance(50)) and (not resolvable or material.cert_path):
         issued = draw(st.lists(st.sampled_from(acme_sites), unique=True, min_size=1))
         inventory["realtime_proxy__acme_issued"] = {

@@ -1,6 +1,6 @@
 """The syntax follows the installed nginx, not the OS release.
 
-A TLS site is rendered for nginx as tasks/detect.yml describes it from the
+A TLS site is rendered for nginx as tasks/plan.yml describes it from the
 recorded ``nginx -V`` outputs (tests/unit/plugins/plugin_utils/nginx_build/),
 by giving render_tree() that realtime_proxy__nginx, and the result is checked
 with ``nginx -t`` where this machine has a fitting nginx (Debian 12's 1.22,

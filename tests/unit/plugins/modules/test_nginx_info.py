@@ -157,3 +157,61 @@ def test_the_workers_are_sized_from_the_host(tmp_path):
     assert plan["host_limit"] >= 1024 and plan["rlimit"] == min(plan["host_limit"], 65536), plan
     assert plan["connections"] == plan["rlimit"] - max(256, plan["rlimit"] // 20) and plan["errors"] == []
     assert out["page_size"] == os.sysconf("SC_PAGE_SIZE")
+
+
+def test_what_the_role_left_on_the_host_is_read_back(tmp_path):
+    unit = tmp_path / "nginx.service.d"
+    unit.mkdir(mode=0o755)
+    unit.chmod(0o755)
+    dropin = unit / "realtime_proxy.conf"
+    dropin.write_text("[Service]\nLimitNOFILE=20000\n")
+    dropin.chmod(0o644)
+    key = tmp_path / "privkey.pem"
+    key.write_text("secret")
+    out = run_module(tmp_path, nginx="/nonexistent/nginx",
+                     files=[str(unit), str(dropin), str(tmp_path / "metrics.json")],
+                     exists=[str(key), str(tmp_path / "fullchain.pem")])
+    assert out["files"] == {str(unit): {"mode": "0755"},
+                            str(dropin): {"mode": "0644", "content": "[Service]\nLimitNOFILE=20000\n"},
+                            str(tmp_path / "metrics.json"): None}
+    # A path asked for by existence only is never read.
+    assert out["exists"] == {str(key): True, str(tmp_path / "fullchain.pem"): False}
+    assert "secret" not in json.dumps(out)
+
+
+def test_installed_packages_come_from_the_package_managers_answer(tmp_path):
+    # A stand-in for dpkg-query --show --showformat='${Package} ${db:Status-Status}\n': rc 1 for a package it
+    # has never heard of, whose line it leaves out.
+    query = tmp_path / "query"
+    query.write_text("#!/bin/sh\necho 'nginx installed'\necho 'certbot config-files'\necho 'no-such-package' >&2\n"
+                     "exit 1\n")
+    query.chmod(0o755)
+    out = run_module(tmp_path, nginx="/nonexistent/nginx", packages=["nginx", "certbot", "no-such-package"],
+                     package_status=[str(query)])
+    assert out["installed_packages"] == ["nginx"], out
+
+
+def test_a_package_manager_that_fails_fails_the_read(tmp_path):
+    query = tmp_path / "query"
+    query.write_text("#!/bin/sh\necho 'database locked' >&2\nexit 2\n")
+    query.chmod(0o755)
+    out = run_module(tmp_path, nginx="/nonexistent/nginx", packages=["nginx"], package_status=[str(query)])
+    assert out.get("failed") is True and "database locked" in out["msg"], out
+
+
+def test_a_service_is_described_as_systemctl_prints_it(tmp_path):
+    # A stand-in systemctl first on PATH: is-active and is-enabled print the unit's state, exit 3 and 1 when not.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text('#!/bin/sh\ncase "$1" in is-active) echo active;; is-enabled) echo disabled; '
+                                       'exit 1;; esac\n')
+    (bin_dir / "systemctl").chmod(0o755)
+    path = os.environ["PATH"]
+    os.environ["PATH"] = "%s:%s" % (bin_dir, path)
+    try:
+        out = run_module(tmp_path, nginx="/nonexistent/nginx", service="nginx")
+        unasked = run_module(tmp_path, nginx="/nonexistent/nginx")
+    finally:
+        os.environ["PATH"] = path
+    assert out["service"] == {"active": "active", "enabled": "disabled"}, out
+    assert unasked["service"] == {}
