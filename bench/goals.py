@@ -22,7 +22,6 @@ GOAL_SCALE_NOOP_RATIO = 3.0
 GOAL_SCALE_FIRST_RATIO = 3.0
 GOAL_SCALE_SLOPE_RATIO = 1.5  # controller CPU per added site, upper counts over lower counts
 GOAL_SCALE_SLOPE_FLOOR_MS = 1.0  # below this per site, the lower slope is noise: compare with this
-GOAL_FLEET_RATIO = 2.0
 GOAL_HOST_CPU_S = 1.0  # a no-op run's controller CPU per added host
 
 
@@ -220,7 +219,8 @@ def _ms(fit: fits.Fit) -> str:
 
 
 def host_verdicts(hosts: dict) -> List[Tuple[str, str, bool]]:
-    """Controller CPU per added host (a fit over the host counts), and 8 hosts in under twice 1 host."""
+    """Controller CPU per added host, a fit over the host counts. The wall time of 8 hosts against 1 host is
+    no goal: the hosts here share the controller's cores, so that ratio measures the machine and its load."""
     out: List[Tuple[str, str, bool]] = []
     steps = hosts["steps"]
     fit = host_fit(steps)
@@ -234,11 +234,6 @@ def host_verdicts(hosts: dict) -> List[Tuple[str, str, bool]]:
                                                       for s in steps),
                         " / ".join(str(s["hosts"]) for s in steps), ran + skipped, ran, skipped),
                     fit.slope <= GOAL_HOST_CPU_S))
-    if len(steps) >= 2 and steps[0]["hosts"] == 1:
-        one, most = (median_of(s, "noop", "wall_s") for s in (steps[0], steps[-1]))
-        out.append(("No-op re-run on %d hosts under %g x that on 1 host (forks %d, median wall times)" % (
-            steps[-1]["hosts"], GOAL_FLEET_RATIO, hosts["forks"]),
-            "%.1f s vs %.1f s (x%.2f)" % (most, one, most / one), most < GOAL_FLEET_RATIO * one))
     return out
 
 

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
 
 from .goals import (  # noqa: E402  pylint: disable=wrong-import-position
-    GOAL_FLEET_RATIO, GOAL_KB_PER_STREAM, GOAL_NOOP_S)
+    GOAL_KB_PER_STREAM, GOAL_NOOP_S)
 from .goals import (  # noqa: E402  pylint: disable=wrong-import-position
     GOAL_SCALE_NOOP_RATIO, host_fit, median_of, scale_runs, site_linearity)
 
@@ -198,9 +198,6 @@ def _scale_plot(r, path):
     hosts = r["hosts"]["steps"]
     if hosts:
         _scale_series(bx, hosts, "hosts", host_fit(hosts))
-        if hosts[0]["hosts"] == 1:
-            bx.axhline(GOAL_FLEET_RATIO * median_of(hosts[0], "noop", "wall_s"), color="#55a868", linestyle=":",
-                       label="goal, no-op: %g x 1 host" % GOAL_FLEET_RATIO)
         bx.set_xticks([x["hosts"] for x in hosts])
     bx.set_xlabel("hosts, %d sites each, forks %d" % (r["hosts"]["sites_per_host"], r["hosts"]["forks"]))
     bx.set_title("By hosts (first converge installs nginx)", fontsize=10)

@@ -104,7 +104,7 @@ def test_report_shows_the_recorded_figures():
     ("scale/sites/steps/3/noop/controller_cpu_s", 12.5, "12.5 s vs 3.7 s of controller CPU"),
     ("scale/sites/steps/3/first/wall_s", 25.5, "of controller CPU; wall 25.5 s"),
     ("scale/sites/steps/1/sites", 31, "| 31 | 90 |"),
-    ("scale/hosts/steps/2/noop/wall_s", 99.5, "99.5 s vs"),
+    ("scale/hosts/steps/2/noop/wall_s", 99.5, "| 8 | 99.5 (99.5) |"),
     ("scale/conditions/loadavg_start", [9.5, 9.5, 9.5], "9.5 9.5 9.5 at the start"),
 ])
 def test_report_follows_the_results(path, value, expected):
