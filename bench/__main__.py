@@ -24,11 +24,14 @@ def main(argv=None) -> int:
                      help="directory for performance.md and performance/*.png (docs/; none with --smoke)")
     run.add_argument("--steps", default=None, help="capacity steps, comma separated (1000,2000,...)")
     run.add_argument("--hold", type=float, default=None, help="seconds each capacity step is held")
-    run.add_argument("--quick", action="store_true", help="fewer scale steps: 1, 150, 300 sites; 1 and 8 hosts")
+    run.add_argument("--quick", action="store_true", help="fewer scale runs: 2 rounds over the sites; 1 and 8 hosts")
     scale = sub.add_parser("scale", help="only measurement 6, the role's run time by sites and hosts; write JSON")
     scale.add_argument("--smoke", action="store_true", help="tiny counts: 1 site, then 2 hosts")
-    scale.add_argument("--quick", action="store_true", help="fewer steps: 1, 150, 300 sites; 1 and 8 hosts")
-    scale.add_argument("--sites", default=None, help="site counts, comma separated (1,30,150,300; 0: none)")
+    scale.add_argument("--quick", action="store_true", help="fewer runs: 2 rounds over the site counts; 1 and 8 hosts")
+    scale.add_argument("--sites", default=None, help="site counts, comma separated (1,100,200,300; 0: none)")
+    scale.add_argument("--rounds", type=int, default=None,
+                       help="rounds over the site counts, each a first converge and a no-op per count (3)")
+    scale.add_argument("--host-rounds", type=int, default=None, help="rounds of no-op runs over the host counts (2)")
     scale.add_argument("--hosts", default=None, help="host counts, comma separated (1,4,8; 0: none)")
     scale.add_argument("--out", default=None, help="results JSON (bench-results/scale.json)")
     scale.add_argument("--name", default=None, help="prefix of the containers' names (%s)" % NAME)
@@ -104,6 +107,8 @@ def _scale_only(settings, args) -> int:
         settings.scale_sites = [int(x) for x in args.sites.split(",") if int(x or 0) > 0]
     if args.hosts:
         settings.scale_hosts = [int(x) for x in args.hosts.split(",") if int(x or 0) > 0]
+    settings.scale_rounds = args.rounds or settings.scale_rounds
+    settings.scale_host_rounds = args.host_rounds or settings.scale_host_rounds
     out = pathlib.Path(args.out or REPO / "bench-results" / "scale.json")
     results = {"settings": dict(vars(settings)), "scale": scale.measure(settings)}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +141,7 @@ def _memory_only(settings, args) -> int:
 
 def _compare(first: pathlib.Path, second: pathlib.Path, record: bool) -> int:
     """Print each goal's verdict in FIRST and SECOND; with RECORD, keep FIRST's in SECOND as its repeat."""
-    from .goals import repeat_of, same_verdicts, verdicts
+    from .goals import repeat_of, same_verdicts, scale_repeat, verdicts
     earlier, later = (json.loads(p.read_text()) for p in (first, second))
     repeat = repeat_of(earlier)
     rows = verdicts(later)
@@ -149,6 +154,8 @@ def _compare(first: pathlib.Path, second: pathlib.Path, record: bool) -> int:
             before["measured"] if before else "not measured"))
     if record:
         later["repeat"] = repeat
+        if earlier.get("scale") and later.get("scale"):  # every earlier run's scale verdicts, for section 6
+            later["scale"]["repeats"] = earlier["scale"].get("repeats", []) + [scale_repeat(earlier)]
         second.write_text(json.dumps(later, indent=1, default=str))
     print("bench: %s" % ("every goal has the same verdict in both runs" if same else "verdicts differ"))
     return 0 if same else 1

@@ -11,7 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  pylint: disable=wrong-import-position
 
 from .goals import (  # noqa: E402  pylint: disable=wrong-import-position
-    GOAL_FLEET_RATIO, GOAL_NOOP_S, GOAL_SCALE_FIRST_S, GOAL_SCALE_NOOP_S)
+    GOAL_NOOP_S)
+from .goals import (  # noqa: E402  pylint: disable=wrong-import-position
+    GOAL_SCALE_NOOP_RATIO, host_fit, median_of, scale_runs, site_linearity)
 
 COLORS = {"direct": "#4c72b0", "role": "#55a868", "naive": "#c44e52",
           "debian-default": "#c44e52", "role-defaults": "#dd8452", "role-tuned": "#55a868"}
@@ -159,13 +161,23 @@ def _converge_plot(r, path):
     plt.close(fig)
 
 
-def _scale_series(ax, steps, count):
-    """First converge and no-op against COUNT: wall time (solid) and controller CPU (dashed)."""
-    xs = [x[count] for x in steps]
+def _scale_series(ax, steps, count, fit):
+    """Medians of the first converge and of the no-op against COUNT, wall time (solid) and controller CPU
+    (dashed); every no-op run's controller CPU as a dot, and FIT, the line fitted through those."""
     for key, label, color in (("first", "first converge", "#4c72b0"), ("noop", "no-op re-run", "#55a868")):
-        ax.plot(xs, [x[key]["wall_s"] for x in steps], "o-", color=color, label="%s, wall" % label)
-        ax.plot(xs, [x[key]["controller_cpu_s"] for x in steps], "x--", color=color,
+        measured = [x for x in steps if scale_runs(x, key)]
+        xs = [x[count] for x in measured]
+        ax.plot(xs, [median_of(x, key, "wall_s") for x in measured], "o-", color=color, label="%s, wall" % label)
+        ax.plot(xs, [median_of(x, key, "controller_cpu_s") for x in measured], "x--", color=color,
                 label="%s, controller CPU" % label)
+    runs = [(x[count], run["controller_cpu_s"]) for x in steps for run in scale_runs(x, "noop")]
+    ax.plot([p[0] for p in runs], [p[1] for p in runs], ".", color="black", markersize=3,
+            label="each no-op run, controller CPU")
+    if fit is not None:
+        ends = [steps[0][count], steps[-1][count]]
+        ax.plot(ends, [fit.intercept + fit.slope * x for x in ends], "-", color="grey", linewidth=0.8,
+                label="least-squares line, %s per %s" % (
+                    "%.1f ms" % (1000 * fit.slope) if count == "sites" else "%.2f s" % fit.slope, count[:-1]))
     ax.set_ylabel("seconds")
     ax.grid(True, alpha=0.3)
 
@@ -174,23 +186,21 @@ def _scale_plot(r, path):
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
     sites = r["sites"]["steps"]
     if sites:
-        _scale_series(ax, sites, "sites")
-        ax.axhline(GOAL_SCALE_NOOP_S, color="#55a868", linestyle=":", label="goal, no-op: %g s" % GOAL_SCALE_NOOP_S)
-        ax.axhline(GOAL_SCALE_FIRST_S, color="#4c72b0", linestyle=":",
-                   label="goal, first converge: %g s" % GOAL_SCALE_FIRST_S)
+        linear = site_linearity(sites)
+        _scale_series(ax, sites, "sites", linear.overall if linear else None)
+        ax.axhline(GOAL_SCALE_NOOP_RATIO * median_of(sites[0], "noop", "controller_cpu_s"), color="#55a868",
+                   linestyle=":", label="goal at %d sites: controller CPU %g x the %d-site no-op" % (
+                       sites[-1]["sites"], GOAL_SCALE_NOOP_RATIO, sites[0]["sites"]))
     ax.set_xlabel("sites of %d locations, one host" % r["sites"]["locations_per_site"])
     ax.set_title("By sites", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=6)
     hosts = r["hosts"]["steps"]
     if hosts:
-        _scale_series(bx, hosts, "hosts")
-        if hosts[0]["hosts"] == 1:
-            bx.axhline(GOAL_FLEET_RATIO * hosts[0]["noop"]["wall_s"], color="#55a868", linestyle=":",
-                       label="goal, no-op: %g x 1 host" % GOAL_FLEET_RATIO)
+        _scale_series(bx, hosts, "hosts", host_fit(hosts))
         bx.set_xticks([x["hosts"] for x in hosts])
     bx.set_xlabel("hosts, %d sites each, forks %d" % (r["hosts"]["sites_per_host"], r["hosts"]["forks"]))
     bx.set_title("By hosts (first converge installs nginx)", fontsize=10)
-    bx.legend(fontsize=7)
+    bx.legend(fontsize=6)
     for axes in (ax, bx):
         axes.set_ylim(bottom=0)
     fig.tight_layout()

@@ -18,6 +18,8 @@ import jinja2
 
 from . import memory_goal, plots
 from .goals import ceiling_reason, fresh_kb, same_verdicts, verdicts
+from .goals import (host_fit, median_of, scale_agreement, scale_runs, scale_summary, scale_verdicts, site_linearity,
+                    tasks_per_host)
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 # The fleet rollout is measured by the molecule scenario `fleet`, not by a
@@ -54,6 +56,9 @@ FILTERS = {
     "loads": lambda values: " ".join("%.1f" % x for x in values),
     "failures": _failures,
     "dominant": _dominant,
+    "med": lambda step, key, figure: "%.1f" % median_of(step, key, figure) if scale_runs(step, key) else "-",
+    "each": lambda step, key, figure: " / ".join("%.1f" % run[figure] for run in scale_runs(step, key)) or "-",
+    "tasks": lambda step, hosts=1: "%g / %g" % tasks_per_host(step["noop"], hosts),
 }
 
 
@@ -69,8 +74,12 @@ def _derived(results: dict) -> dict:
     """Figures the page states that combine several results."""
     out = {"verdicts": verdicts(results), "minutes": max(1, round(results["runtime_s"] / 60.0)),
            "fresh_range": None, "largest_step": None}
-    out["same_verdicts"] = same_verdicts(out["verdicts"], results.get("repeat", {}).get("verdicts", {}))
+    repeat = results.get("repeat", {}).get("verdicts", {})
+    # A goal newer than the other run is "not measured" there, not a verdict that differs.
+    out["same_verdicts"] = same_verdicts([row for row in out["verdicts"] if row[0] in repeat], repeat)
+    out["newer_goals"] = len([row for row in out["verdicts"] if row[0] not in repeat])
     out.update(memory_figures(results))
+    out.update(_scale_derived(results.get("scale")))
     cap = results.get("capacity")
     if cap:
         out["fresh_kb"] = lambda step: fresh_kb(cap, step)
@@ -91,6 +100,15 @@ def memory_figures(results: dict) -> dict:
             "preset_margin": memory_goal.PRESET_MARGIN,
             "memory_lost": memory_goal.lost_by_variant((results.get("memory") or {}).get("throughput")),
             "tls_lost": memory_goal.lost_by_variant((results.get("tls") or {}).get("throughput"))}
+
+
+def _scale_derived(scale: dict | None) -> dict:
+    """The fits the scale section states, and the earlier runs' verdicts on its goals."""
+    if not scale:
+        return {"scale_fit": None, "host_fit": None}
+    return {"scale_fit": site_linearity(scale["sites"]["steps"]), "host_fit": host_fit(scale["hosts"]["steps"]),
+            "scale_rows": scale_verdicts(scale), "scale_summary": scale_summary(scale),
+            "scale_agree": scale_agreement(scale)}
 
 
 def recorded_fleet() -> dict | None:

@@ -46,9 +46,13 @@ class Settings:
     reload_rate: float = 50.0  # new connections per second during the reloads
     shutdown_timeout: Optional[int] = None  # None: the role's default (realtime_proxy_worker_shutdown_timeout)
     # 6. scale: the role's run time by sites (of 3 locations) and by hosts
-    scale_sites: List[int] = field(default_factory=lambda: [1, 30, 150, 300])
+    scale_sites: List[int] = field(default_factory=lambda: [1, 100, 200, 300])
     scale_hosts: List[int] = field(default_factory=lambda: [1, 4, 8])
     scale_fleet_sites: int = 30  # sites on each host of the fleet
+    # Rounds over the site counts (each a first converge and a no-op per count, in alternating order) and over
+    # the host counts (a no-op per count): the repeats give the fits their spread, and alternating shows drift.
+    scale_rounds: int = 3
+    scale_host_rounds: int = 2
     # Tuned variant of the role for the capacity comparison: 50,000 streams are 100,000 connections, 12,500 per
     # worker when reuseport spreads them evenly, well under worker_connections and the open-files limit.
     tuned: Dict = field(default_factory=lambda: {"realtime_proxy_worker_processes": 8,
@@ -63,14 +67,14 @@ class Settings:
                 ws_messages=20, steps=[50, 100], hold_s=2.0, ramp_timeout_s=30.0, kind_step=0,
                 capacity_budget_s=60.0, hold_backends=2, reload_streams=20, reloads=2,
                 reload_gap_s=1.0, reload_rate=20.0, shutdown_timeout=4,
-                scale_sites=[1], scale_hosts=[2], scale_fleet_sites=1)
+                scale_sites=[1], scale_hosts=[2], scale_fleet_sites=1, scale_rounds=1, scale_host_rounds=1)
         for key, value in kw.items():
             setattr(s, key, value)
         return s
 
     def quick(self) -> "Settings":
-        """Fewer scale steps (``--quick``): the ends of each series."""
-        self.scale_sites, self.scale_hosts = [1, 150, 300], [1, 8]
+        """Fewer scale runs (``--quick``): two rounds over the four site counts, hosts 1 and 8."""
+        self.scale_rounds, self.scale_hosts = 2, [1, 8]
         return self
 
     # ports, all on 127.0.0.1 and inside this harness's range
