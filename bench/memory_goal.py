@@ -130,6 +130,6 @@ def verdict(memory: Optional[dict]) -> Optional[Tuple[str, str, bool]]:
             parts.append("%s %.1f KB; no variant kept the throughput of every %s workload" % (
                 label, one["preset_kb"], label))
             continue
-        parts.append("%s %.1f KB vs %.1f KB (%s): x%.2f" % (label, one["preset_kb"], one["smallest_kb"],
-                                                           one["smallest"], one["ratio"]))
+        parts.append("%s %.1f KB vs %.1f KB (%s): x%.2f"
+                     % (label, one["preset_kb"], one["smallest_kb"], one["smallest"], one["ratio"]))
     return goal, "; ".join(parts), all(one["met"] is True for one in found)

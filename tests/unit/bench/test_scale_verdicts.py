@@ -21,7 +21,7 @@ from bench import fits, goals  # noqa: E402
 from bench.__main__ import main  # noqa: E402
 from bench.report import markdown  # noqa: E402
 
-COUNTS = [1, 100, 200, 300]
+COUNTS = (1, 100, 200, 300)
 HOSTS = [1, 4, 8]
 
 
