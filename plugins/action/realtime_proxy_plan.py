@@ -7,14 +7,12 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import posixpath
-
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._action import begin
 
 from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory import inventory_errors
-from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_requests
+from ansible_collections.realtime.nginx.plugins.plugin_utils._inventory_acme import acme_issued, acme_requests, certbot_files
 from ansible_collections.realtime.nginx.plugins.plugin_utils._metrics import metrics_plan
 from ansible_collections.realtime.nginx.plugins.plugin_utils._nginx_build import feature_errors, nginx_features
 from ansible_collections.realtime.nginx.plugins.plugin_utils._render import PUBLIC, ansible_managed, plain, render_file
@@ -57,8 +55,7 @@ def assumed(features, release, check_mode):
 
 def certificate_paths(requests, live_dir):
     """The certificate and key certbot keeps for each request, under LIVE_DIR."""
-    return [posixpath.join(live_dir, request['cert_name'], name)
-            for request in requests for name in ('fullchain.pem', 'privkey.pem')]
+    return [path for request in requests for path in certbot_files(request, live_dir)]
 
 
 class ActionModule(ActionBase):

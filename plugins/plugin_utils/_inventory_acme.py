@@ -160,6 +160,11 @@ def acme_requests(sites):
     return requests
 
 
+def certbot_files(request, live_dir):
+    """The certificate chain and key certbot keeps for REQUEST under LIVE_DIR (live/CERT_NAME/)."""
+    return tuple(posixpath.join(live_dir, request["cert_name"], name) for name in ("fullchain.pem", "privkey.pem"))
+
+
 def acme_issued(sites, existing, live_dir):
     """{site name: {"certificate": path, "key": path}} for the present acme sites whose certificate exists.
 
@@ -171,8 +176,7 @@ def acme_issued(sites, existing, live_dir):
     found = set(existing)
     issued = {}
     for request in acme_requests(sites):
-        certificate = posixpath.join(live_dir, request["cert_name"], "fullchain.pem")
-        key = posixpath.join(live_dir, request["cert_name"], "privkey.pem")
+        certificate, key = certbot_files(request, live_dir)
         if certificate in found and key in found:
             issued[request["site"]] = {"certificate": certificate, "key": key}
     return issued
