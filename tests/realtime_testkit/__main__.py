@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import ssl
 import sys
+from typing import Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from .sse import assert_streamed, read_sse
@@ -22,7 +23,7 @@ def _ws_url(base: str, path: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + path, "", ""))
 
 
-async def show(base: str, max_delay: float, insecure: bool) -> int:
+async def show(base: str, max_delay: Optional[float], insecure: bool) -> int:
     problems = []
     base = base.rstrip("/")
     count = 5
@@ -67,10 +68,12 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("show", help="stream SSE and echo WebSocket through BASE")
     p.add_argument("--base", default="http://127.0.0.1:18080")
-    p.add_argument("--max-delay-ms", type=float, default=100.0)
+    p.add_argument("--max-delay-ms", type=float, default=None,
+                   help="latest an event may arrive (default: three quarters of the gap between events)")
     p.add_argument("--insecure", action="store_true", help="skip TLS verification")
     args = parser.parse_args(argv)
-    return asyncio.run(show(args.base, args.max_delay_ms / 1000, args.insecure))
+    max_delay = None if args.max_delay_ms is None else args.max_delay_ms / 1000
+    return asyncio.run(show(args.base, max_delay, args.insecure))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def test_a_client_that_does_not_trust_pebble_refuses_it(tls_port):
 
 def test_sse_and_websocket_work_over_it(trust_pebble, tls_port):
     base = "live.acme.test:%d" % tls_port
-    events = asyncio.run(read_sse("https://%s/sse/acme?count=5&interval=0.1" % base, count=5, verify=trust_pebble))
+    events = asyncio.run(read_sse("https://%s/sse/acme?count=5&interval=0.2" % base, count=5, verify=trust_pebble))
     assert_streamed(events, expected=5)
     echo = asyncio.run(ws_echo("wss://%s/ws/acme" % base, ["one", "two"], ssl=trust_pebble))
     assert (echo.status, echo.echoes, echo.error) == (101, ["one", "two"], None)

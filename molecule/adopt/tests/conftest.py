@@ -89,10 +89,10 @@ def include_the_snippets(host, variables):
     return host
 
 
-def assert_streams_through(address, max_delay=0.1):
+def assert_streams_through(address):
     """SSE unbuffered and a WebSocket echo through the user's server at ADDRESS; the SSE result."""
     sse = asyncio.run(read_sse("http://%s/sse/stream?count=5&interval=0.2" % address, count=5, timeout=10))
-    assert_streamed(sse, expected=5, max_delay=max_delay)
+    assert_streamed(sse, expected=5)
     sent = ["through the user's server", b"\x00\x01"]
     ws = asyncio.run(ws_echo("ws://%s/ws/echo" % address, sent, timeout=10))
     assert ws.status == 101 and ws.echoes == sent, (ws.status, ws.error)

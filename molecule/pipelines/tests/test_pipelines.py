@@ -57,7 +57,7 @@ def test_the_real_run_then_converges_and_streams(host, name, base):
     again = run_role(name, {})
     assert again.rc == 0 and again.stats[name]["changed"] == 0, again.messages[-4000:]
     result = asyncio.run(read_sse("http://%s/sse/stream?count=5&interval=0.2" % base, count=5, timeout=10))
-    assert_streamed(result, expected=5, max_delay=0.1)
+    assert_streamed(result, expected=5)
     assert asyncio.run(ws_echo("ws://%s/ws/echo" % base, ["hello"])).echoes == ["hello"]
 
 
@@ -190,7 +190,7 @@ def test_a_raised_open_files_limit_is_warned_about_until_an_opted_in_restart(hos
     limits = nginx_open_files(host)
     assert limits["master"] == (8192, 8192) and set(limits["workers"]) == {(8192, 8192)}, limits
     result = asyncio.run(read_sse("http://%s/sse/stream?count=3&interval=0.2" % base, count=3, timeout=10))
-    assert_streamed(result, expected=3, max_delay=0.1)
+    assert_streamed(result, expected=3)
 
     # Nothing left to warn about or restart for: no change, the same master.
     again = run_role(name, dict(raised, realtime_proxy_restart_for_open_files=True))

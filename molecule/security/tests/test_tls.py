@@ -82,7 +82,7 @@ def test_sse_streams_unbuffered_over_http2(tls_port, cafile):
     url = "https://127.0.0.1:%d/sse/h2?count=10&interval=0.2" % tls_port
     result, version = asyncio.run(read_sse_h2(url, count=10, ctx=client_context(cafile=cafile)))
     assert version == "HTTP/2", version
-    assert_streamed(result, expected=10, max_delay=0.1)
+    assert_streamed(result, expected=10)
     assert result.headers.get("strict-transport-security") == HSTS, result.headers
 
 

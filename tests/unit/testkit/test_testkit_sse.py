@@ -6,7 +6,7 @@ import json
 import httpx
 import pytest
 
-from realtime_testkit.sse import SseEvent, SseParser, SseResult, assert_streamed, delays, read_sse
+from realtime_testkit.sse import SseEvent, SseParser, SseResult, assert_streamed, delays, read_sse, streamed_bound
 
 
 def run(coro):
@@ -140,3 +140,23 @@ def test_assert_streamed_accepts_prompt_and_rejects_missing_or_wrong_type():
         assert_streamed(good, expected=5)
     with pytest.raises(AssertionError, match="failed"):
         assert_streamed(SseResult(status=502), expected=1)
+
+
+def test_streamed_bound_is_three_quarters_of_the_gap_between_sends():
+    assert streamed_bound(_result([0.0] * 5, gap=0.2)) == pytest.approx(0.15)
+    assert streamed_bound(_result([0.0] * 5, gap=0.4)) == pytest.approx(0.3)
+    # Nothing to take a share of: one event, or events sent together.
+    assert streamed_bound(_result([0.0])) == pytest.approx(0.15)
+    assert streamed_bound(_result([0.0] * 3, gap=0.0)) == pytest.approx(0.15)
+
+
+def test_an_event_held_until_the_next_one_is_not_streamed():
+    # A layer that flushes one write late: each event leaves with the next, 200 ms after it was sent.
+    held = _result([0.2, 0.4, 0.6, 0.8, 0.9])
+    with pytest.raises(AssertionError, match="later than 150 ms"):
+        assert_streamed(held, expected=5)
+    # Scheduling on a loaded machine: 120 ms late, under three quarters of the gap.
+    assert_streamed(_result([0.12, 0.32, 0.52, 0.72, 0.92]), expected=5)
+    # An explicit bound still wins.
+    with pytest.raises(AssertionError, match="later than 100 ms"):
+        assert_streamed(_result([0.12, 0.32, 0.52, 0.72, 0.92]), expected=5, max_delay=0.1)
