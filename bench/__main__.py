@@ -140,8 +140,9 @@ def _memory_only(settings, args) -> int:
 
 
 def _compare(first: pathlib.Path, second: pathlib.Path, record: bool) -> int:
-    """Print each goal's verdict in FIRST and SECOND; with RECORD, keep FIRST's in SECOND as its repeat."""
-    from .goals import repeat_of, same_verdicts, scale_repeat, verdicts
+    """Print each goal's verdict in FIRST and SECOND; with RECORD, keep FIRST's in SECOND, after the earlier
+    runs FIRST kept, so that a page shows every run's verdicts."""
+    from .goals import earlier_runs, repeat_of, same_verdicts, scale_repeat, verdicts
     earlier, later = (json.loads(p.read_text()) for p in (first, second))
     repeat = repeat_of(earlier)
     rows = verdicts(later)
@@ -153,7 +154,8 @@ def _compare(first: pathlib.Path, second: pathlib.Path, record: bool) -> int:
             "same" if agree else "DIFFERS", "met" if met else "not met", goal, measured,
             before["measured"] if before else "not measured"))
     if record:
-        later["repeat"] = repeat
+        later.pop("repeat", None)
+        later["repeats"] = earlier_runs(earlier) + [repeat]
         if earlier.get("scale") and later.get("scale"):  # every earlier run's scale verdicts, for section 6
             later["scale"]["repeats"] = earlier["scale"].get("repeats", []) + [scale_repeat(earlier)]
         second.write_text(json.dumps(later, indent=1, default=str))

@@ -123,6 +123,12 @@ def repeat_of(results: dict) -> dict:
             "verdicts": {goal: {"measured": measured, "met": met} for goal, measured, met in verdicts(results)}}
 
 
+def earlier_runs(results: dict) -> List[dict]:
+    """Every earlier run that `compare --record` kept in RESULTS (repeat_of() each), oldest first; an older
+    results file kept one, as "repeat"."""
+    return results.get("repeats") or ([results["repeat"]] if results.get("repeat") else [])
+
+
 def same_verdicts(rows: List[Tuple[str, str, bool]], repeat: dict) -> bool:
     """Whether every goal of ROWS (verdicts()) has the same verdict in REPEAT (repeat_of()'s "verdicts")."""
     return all(goal in repeat and repeat[goal]["met"] == met for goal, unused, met in rows)

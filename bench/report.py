@@ -17,7 +17,7 @@ from typing import List
 import jinja2
 
 from . import memory_goal, plots
-from .goals import ceiling_reason, fresh_kb, same_verdicts, verdicts
+from .goals import ceiling_reason, earlier_runs, fresh_kb, same_verdicts, verdicts
 from .goals import (host_fit, median_of, scale_agreement, scale_runs, scale_summary, scale_verdicts, site_linearity,
                     tasks_per_host)
 
@@ -74,10 +74,12 @@ def _derived(results: dict) -> dict:
     """Figures the page states that combine several results."""
     out = {"verdicts": verdicts(results), "minutes": max(1, round(results["runtime_s"] / 60.0)),
            "fresh_range": None, "largest_step": None}
-    repeat = results.get("repeat", {}).get("verdicts", {})
-    # A goal newer than the other run is "not measured" there, not a verdict that differs.
-    out["same_verdicts"] = same_verdicts([row for row in out["verdicts"] if row[0] in repeat], repeat)
-    out["newer_goals"] = len([row for row in out["verdicts"] if row[0] not in repeat])
+    out["runs"] = earlier_runs(results)
+    # A goal newer than an earlier run is "not measured" there, not a verdict that differs.
+    out["same_verdicts"] = all(same_verdicts([row for row in out["verdicts"] if row[0] in run["verdicts"]],
+                                             run["verdicts"]) for run in out["runs"])
+    out["newer_goals"] = len([row for row in out["verdicts"]
+                              if any(row[0] not in run["verdicts"] for run in out["runs"])])
     out.update(memory_figures(results))
     out.update(_scale_derived(results.get("scale")))
     cap = results.get("capacity")

@@ -29,9 +29,30 @@ def test_a_run_compared_with_itself_has_the_same_verdicts_and_records_them(tmp_p
     assert main(["compare", first, second, "--record"]) == 0
     assert "every goal has the same verdict" in capsys.readouterr().out
     recorded = json.loads(pathlib.Path(second).read_text())
-    assert set(recorded["repeat"]["verdicts"]) == {goal for goal, unused, unused2 in verdicts(results)}
+    assert [set(run["verdicts"]) for run in recorded["repeats"]] == [
+        {goal for goal, unused, unused2 in verdicts(results)}]
     assert _derived(recorded)["same_verdicts"] is True
-    assert recorded["repeat"]["quick"] is False  # the recorded run measured 1, 30, 150 and 300 sites
+    assert recorded["repeats"][0]["quick"] is False  # the recorded run measured 1, 30, 150 and 300 sites
+
+
+def test_three_runs_keep_every_earlier_runs_verdicts_and_the_page_shows_each(tmp_path, capsys):
+    results = json.loads(RECORDED.read_text())
+    runs = []
+    for n, date in enumerate(["2026-12-08 01:00 UTC", "2026-12-08 02:00 UTC", "2026-12-08 03:00 UTC"]):
+        run = copy.deepcopy(results)
+        run["machine"]["date"] = date
+        runs.append(write(tmp_path, "%d.json" % n, run))
+    assert main(["compare", runs[0], runs[1], "--record"]) == 0
+    assert main(["compare", runs[1], runs[2], "--record"]) == 0
+    last = json.loads(pathlib.Path(runs[2]).read_text())
+    assert [run["date"] for run in last["repeats"]] == ["2026-12-08 01:00 UTC", "2026-12-08 02:00 UTC"]
+    derived = _derived(last)
+    assert derived["same_verdicts"] is True and derived["newer_goals"] == 0
+    # A verdict that flipped in the first run only still shows on the third run's page.
+    first = last["repeats"][0]["verdicts"]
+    goal = next(iter(first))
+    first[goal]["met"] = not first[goal]["met"]
+    assert _derived(last)["same_verdicts"] is False
 
 
 def test_a_verdict_that_flips_is_reported(tmp_path, capsys):
