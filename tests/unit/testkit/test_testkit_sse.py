@@ -144,6 +144,10 @@ def test_assert_streamed_accepts_prompt_and_rejects_missing_or_wrong_type():
 
 def test_streamed_bound_is_three_quarters_of_the_gap_between_sends():
     assert streamed_bound(_result([0.0] * 5, gap=0.2)) == pytest.approx(0.15)
+    # The backend keeps its schedule: an event sent 48 ms late shortens the gap after it, not the bound.
+    late_send = _result([0.0] * 5, gap=0.2)
+    late_send.events[1].sent += 0.048
+    assert streamed_bound(late_send) == pytest.approx(0.15)
     assert streamed_bound(_result([0.0] * 5, gap=0.4)) == pytest.approx(0.3)
     # Nothing to take a share of: one event, or events sent together.
     assert streamed_bound(_result([0.0])) == pytest.approx(0.15)
