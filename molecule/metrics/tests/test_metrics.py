@@ -32,6 +32,15 @@ def workers(host):
     return {int(pid): cmd for pid, cmd in json.loads(host_python(host, WORKERS)).items()}
 
 
+def retiring_workers(before, now):
+    """The workers of BEFORE that are shutting down in NOW, once the reload has reached all of them (each is
+    shutting down or gone); None until then. A reload retires every old worker, but not in the same instant:
+    on a loaded machine one still had its old title when the other's had changed."""
+    if any(pid in now and "shutting down" not in now[pid] for pid in before):
+        return None
+    return [pid for pid in before if pid in now]
+
+
 def gauge(prometheus, name, metric):
     return prometheus.value('%s{realtime_proxy="%s"}' % (metric, name))
 
@@ -131,8 +140,8 @@ def test_old_workers_that_outlive_the_shutdown_timeout_are_alerted(host, prometh
     with sse_streams_held("http://%s/sse/stream?count=100000&interval=2" % base, 4, duration=200):
         host.run_expect([0], "systemctl reload nginx")
         reloaded = time.time()
-        old = prometheus.wait(lambda: [pid for pid, cmd in workers(host).items() if pid in before and "shutting down" in cmd],
-                              timeout=20, what="a worker shutting down")
+        old = prometheus.wait(lambda: retiring_workers(before, workers(host)), timeout=20,
+                              what="every old worker shutting down")
         try:
             for pid in old:
                 host.run_expect([0], "kill -STOP %d" % pid)
