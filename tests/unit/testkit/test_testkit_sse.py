@@ -148,6 +148,11 @@ def test_streamed_bound_is_three_quarters_of_the_gap_between_sends():
     late_send = _result([0.0] * 5, gap=0.2)
     late_send.events[1].sent += 0.048
     assert streamed_bound(late_send) == pytest.approx(0.15)
+    # A backend the machine stalled sends the events it owes together: the gaps shrink, the bound does not.
+    stalled = _result([0.0] * 5, gap=0.2)
+    for event in stalled.events[1:]:
+        event.sent = stalled.events[1].sent + 0.001 * int(event.id)
+    assert streamed_bound(stalled) == pytest.approx(0.15)
     assert streamed_bound(_result([0.0] * 5, gap=0.4)) == pytest.approx(0.3)
     # Nothing to take a share of: one event, or events sent together.
     assert streamed_bound(_result([0.0])) == pytest.approx(0.15)
