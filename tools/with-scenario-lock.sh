@@ -33,18 +33,19 @@ fi
 # cores. The lane is taken after the scenario's lock, so a run waiting for a
 # scenario holds no lane.
 machine_lanes="${REALTIME_NGINX_MACHINE_LANES:-4}"
-waited=0
-until for ((slot = 0; slot < machine_lanes; slot++)); do
-          exec 9>>"${lock%/*}/realtime-nginx-lane-${slot}.lock"
-          if flock -n 9; then break; fi
-          exec 9>&-
-      done; [ "$slot" -lt "$machine_lanes" ]; do
-    if [ "$waited" = 0 ]; then
-        echo "with-scenario-lock: all ${machine_lanes} of the machine's lanes are busy; ${scenario} waits for one" >&2
-        waited=1
-    fi
-    sleep 2
-done
+take_lane() {  # hold a free lane's lock on fd 9; fail when every lane is taken
+    local slot
+    for ((slot = 0; slot < machine_lanes; slot++)); do
+        exec 9>>"${lock%/*}/realtime-nginx-lane-${slot}.lock"
+        flock -n 9 && return 0
+        exec 9>&-
+    done
+    return 1
+}
+if ! take_lane; then
+    echo "with-scenario-lock: all ${machine_lanes} of the machine's lanes are busy; ${scenario} waits for one" >&2
+    until take_lane; do sleep 2; done
+fi
 names="$(sed -n 's/^  - name: *//p' "${root}/molecule/${scenario}/molecule.yml")"
 [ -z "$names" ] || docker rm -f $names >/dev/null 2>&1 || true
 "$@"
